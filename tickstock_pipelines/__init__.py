@@ -1,0 +1,1 @@
+"""TickStock pipelines: Polygon.io market data → PostgreSQL → TickStock cache entries."""

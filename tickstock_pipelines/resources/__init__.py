@@ -1,0 +1,1 @@
+"""Dagster resources: the database, Redis and the Polygon API."""

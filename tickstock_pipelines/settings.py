@@ -1,0 +1,65 @@
+"""Environment configuration (contract §2), read once per process with `.env` honoured."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
+DEFAULT_REQUESTS_PER_MINUTE = 5.0
+
+
+def normalise_postgres_uri(uri: str) -> str:
+    """SQLAlchemy 2.1 maps plain `postgresql://` to psycopg 3; we ship psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg2://" + uri[len(prefix) :]
+    return uri
+
+
+def libpq_uri(uri: str) -> str:
+    """The same URI without the SQLAlchemy driver suffix, for psycopg2.connect and libpq tools."""
+    scheme, sep, rest = uri.partition("://")
+    return "postgresql://" + rest if sep and scheme.startswith("postgresql") else uri
+
+
+@dataclass(frozen=True)
+class Settings:
+    tickstock_home: Path
+    database_uri: str | None
+    polygon_api_key: str | None
+    polygon_base_url: str
+    requests_per_minute: float
+    redis_url: str | None
+    dagster_home: Path
+
+    @property
+    def sandbox(self) -> bool:
+        """No key means sandbox mode: the offline Polygon-compatible service."""
+        return not self.polygon_api_key
+
+
+def load_settings() -> Settings:
+    """Read the environment; an explicit variable always wins over `.env`."""
+    load_dotenv(Path.cwd() / ".env", override=False)
+    home = Path(os.environ.get("TICKSTOCK_HOME") or ".tickstock").expanduser().resolve()
+    database_uri = os.environ.get("DATABASE_URI") or None
+    rpm_text = os.environ.get("POLYGON_REQUESTS_PER_MINUTE") or str(DEFAULT_REQUESTS_PER_MINUTE)
+    try:
+        rpm = float(rpm_text)
+    except ValueError as exc:
+        raise ValueError(f"POLYGON_REQUESTS_PER_MINUTE must be a number, got {rpm_text!r}") from exc
+    if rpm <= 0:
+        raise ValueError(f"POLYGON_REQUESTS_PER_MINUTE must be positive, got {rpm_text!r}")
+    return Settings(
+        tickstock_home=home,
+        database_uri=normalise_postgres_uri(database_uri) if database_uri else None,
+        polygon_api_key=os.environ.get("POLYGON_API_KEY") or None,
+        polygon_base_url=(os.environ.get("POLYGON_BASE_URL") or DEFAULT_POLYGON_BASE_URL).rstrip("/"),
+        requests_per_minute=rpm,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        dagster_home=Path(os.environ.get("DAGSTER_HOME") or home / "dagster").expanduser().resolve(),
+    )
