@@ -9,7 +9,10 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
-DEFAULT_REQUESTS_PER_MINUTE = 5.0
+DEFAULT_REQUESTS_PER_MINUTE = 5.0  # Polygon's free plan: the seed's 12-second spacing
+# The sandbox is not Polygon: without an explicit budget it is not throttled, so a fresh clone's
+# demo load takes seconds, not hours. An explicit POLYGON_REQUESTS_PER_MINUTE is honoured in both modes.
+SANDBOX_REQUESTS_PER_MINUTE = 60_000.0
 
 
 def normalise_postgres_uri(uri: str) -> str:
@@ -47,7 +50,9 @@ def load_settings() -> Settings:
     load_dotenv(Path.cwd() / ".env", override=False)
     home = Path(os.environ.get("TICKSTOCK_HOME") or ".tickstock").expanduser().resolve()
     database_uri = os.environ.get("DATABASE_URI") or None
-    rpm_text = os.environ.get("POLYGON_REQUESTS_PER_MINUTE") or str(DEFAULT_REQUESTS_PER_MINUTE)
+    api_key = os.environ.get("POLYGON_API_KEY") or None
+    default_rpm = DEFAULT_REQUESTS_PER_MINUTE if api_key else SANDBOX_REQUESTS_PER_MINUTE
+    rpm_text = os.environ.get("POLYGON_REQUESTS_PER_MINUTE") or str(default_rpm)
     try:
         rpm = float(rpm_text)
     except ValueError as exc:
@@ -57,7 +62,7 @@ def load_settings() -> Settings:
     return Settings(
         tickstock_home=home,
         database_uri=normalise_postgres_uri(database_uri) if database_uri else None,
-        polygon_api_key=os.environ.get("POLYGON_API_KEY") or None,
+        polygon_api_key=api_key,
         polygon_base_url=(os.environ.get("POLYGON_BASE_URL") or DEFAULT_POLYGON_BASE_URL).rstrip("/"),
         requests_per_minute=rpm,
         redis_url=os.environ.get("REDIS_URL") or None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from tickstock_pipelines.db.engine import get_engine
@@ -32,15 +33,11 @@ def test_migrations_create_contract_tables_and_are_idempotent(database_uri: str)
 
 
 def test_cache_entries_unique_key(database_uri: str) -> None:
+    insert = sa.text("INSERT INTO cache_entries (type, name, key, value) VALUES ('a','b','c','[]')")
     with get_engine(database_uri).begin() as conn:
-        conn.execute(sa.text("INSERT INTO cache_entries (type, name, key, value) VALUES ('a','b','c','[]')"))
-    try:
-        with get_engine(database_uri).begin() as conn:
-            conn.execute(sa.text("INSERT INTO cache_entries (type, name, key, value) VALUES ('a','b','c','[]')"))
-    except sa.exc.IntegrityError:
-        pass
-    else:
-        raise AssertionError("duplicate (type, name, key, environment) was accepted")
+        conn.execute(insert)
+    with pytest.raises(sa.exc.IntegrityError), get_engine(database_uri).begin() as conn:
+        conn.execute(insert)
 
 
 def test_concurrent_first_migration_does_not_race(pg_template_uri: str) -> None:
@@ -58,7 +55,7 @@ def test_concurrent_first_migration_does_not_race(pg_template_uri: str) -> None:
     def run() -> None:
         try:
             upgrade(uri)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:  # collected for the assertion
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

@@ -31,7 +31,7 @@ def resolve_database_uri(uri: str | None = None) -> str:
 class DatabaseResource(ConfigurableResource):
     """PostgreSQL holding symbols, bars and cache entries (DATABASE_URI or the embedded server)."""
 
-    uri: str | None = Field(default=None, description="SQLAlchemy/libpq URI; unset → DATABASE_URI or embedded")
+    uri: str | None = Field(default=None, description="libpq URI; unset → DATABASE_URI or embedded")
 
     def get_uri(self) -> str:
         return resolve_database_uri(self.uri)

@@ -1,0 +1,47 @@
+"""`tickstock`: load, rebuild, report and serve the UI, each backed by the Dagster instance."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module exposes register(subparsers); handlers return the exit status.
+_COMMAND_MODULES = ("load", "cache", "ui")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tickstock",
+        description="Polygon.io market data → PostgreSQL → TickStock cache entries, run by Dagster.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"tickstock_pipelines.cli.{name}").register(subparsers)
+    return parser
+
+
+def one_line(exc: BaseException) -> str:
+    """Errors are one line for people; the traceback lives in the run's event log."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tickstock_pipelines.redaction import redact
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("tickstock: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI: one line, never a traceback
+        print(f"tickstock: error: {redact(one_line(exc))}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

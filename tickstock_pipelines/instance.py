@@ -1,0 +1,114 @@
+"""The Dagster instance: a generated `dagster.yaml` on the embedded PostgreSQL, and launching runs on it.
+
+With DAGSTER_HOME unset the instance is production in miniature: dagster-postgres run, event-log and
+schedule storage in its own database, the QueuedRunCoordinator and pool limits. Every CLI command that
+changes data is a run recorded here, so it shows in the UI beside schedules and backfills.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dagster import DagsterInstance
+
+from tickstock_pipelines import embedded
+from tickstock_pipelines.settings import Settings, load_settings
+
+MAX_CONCURRENT_RUNS = 4
+POLYGON_POOL_LIMIT = 1
+
+
+def instance_config(storage_uri: str) -> dict[str, Any]:
+    """The generated dagster.yaml; `deploy/dagster.yaml` is its production twin."""
+    return {
+        "storage": {"postgres": {"postgres_url": storage_uri}},
+        "run_coordinator": {
+            "module": "dagster._core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+        },
+        "concurrency": {
+            "runs": {
+                "max_concurrent_runs": MAX_CONCURRENT_RUNS,
+                # Backfills may not take every slot: scheduled refreshes still get to run.
+                "tag_concurrency_limits": [{"key": "dagster/backfill", "limit": 2}],
+            },
+            "pools": {"default_limit": POLYGON_POOL_LIMIT},
+        },
+        "run_monitoring": {"enabled": True, "max_resume_run_attempts": 0},
+        "telemetry": {"enabled": False},
+    }
+
+
+def ensure_instance_home(settings: Settings | None = None) -> Path:
+    """Point DAGSTER_HOME at a working instance, generating it on the embedded server when unset.
+
+    Also exports absolute TICKSTOCK_HOME so run processes, the daemon and the CLI share the same servers.
+    """
+    settings = settings or load_settings()
+    os.environ["TICKSTOCK_HOME"] = str(settings.tickstock_home)
+    if os.environ.get("DAGSTER_HOME"):
+        home = Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(instance_config(embedded.dagster_storage_uri(settings)), sort_keys=False)
+    config_file = home / "dagster.yaml"
+    if not config_file.exists() or config_file.read_text() != text:
+        config_file.write_text(text)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def get_instance() -> DagsterInstance:
+    ensure_instance_home()
+    return DagsterInstance.get()
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    asset_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+
+
+def run_job(
+    job_name: str,
+    *,
+    run_config: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
+    asset_selection: list[str] | None = None,
+    instance: DagsterInstance | None = None,
+) -> RunOutcome:
+    """Execute `job_name` as a run recorded on the instance and wait for its result."""
+    from dagster import AssetKey
+
+    from tickstock_pipelines.definitions import defs
+
+    instance = instance or get_instance()
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        tags=tags,
+        asset_selection=[AssetKey(k) for k in asset_selection] if asset_selection else None,
+        raise_on_error=False,
+    )
+    metadata: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata[materialization.asset_key.to_user_string()] = {
+            key: value.value for key, value in materialization.metadata.items()
+        }
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_failure]
+        error = failures[0].message if failures else "run failed"
+    return RunOutcome(result.success, result.run_id, metadata, error)
