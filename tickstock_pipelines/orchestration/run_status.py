@@ -1,0 +1,92 @@
+"""Run status sensors: every load and rebuild outcome, failures included, reaches `admin_notifications`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from dagster import (
+    DagsterEventType,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunStatusSensorContext,
+    run_status_sensor,
+)
+
+from tickstock_pipelines.redaction import redact
+from tickstock_pipelines.resources.database import DatabaseResource
+from tickstock_pipelines.resources.redis import RedisResource
+
+ADMIN_CHANNEL = "admin_notifications"
+
+
+def run_summary(context: RunStatusSensorContext, outcome: str) -> dict[str, Any]:
+    """What an operator needs from one message: which run, what it did, and why it failed."""
+    run = context.dagster_run
+    stats = context.instance.get_run_stats(run.run_id)
+    summary: dict[str, Any] = {
+        "event": f"run_{outcome}",
+        "job": run.job_name,
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "tags": {k: v for k, v in run.tags.items() if k.startswith(("dagster/priority", "tickstock/"))},
+        "steps_succeeded": stats.steps_succeeded,
+        "steps_failed": stats.steps_failed,
+        "materializations": stats.materializations,
+        "duration_seconds": round(stats.end_time - stats.start_time, 3)
+        if stats.end_time and stats.start_time
+        else None,
+    }
+    if outcome == "failed":
+        summary["error"] = redact(_first_error(context))[:500]
+    return summary
+
+
+def _first_error(context: RunStatusSensorContext) -> str:
+    """The first step failure's message: more useful than the run's generic failure line."""
+    records = context.instance.all_logs(context.dagster_run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+    for record in records:
+        data = record.dagster_event.step_failure_data if record.dagster_event else None
+        if data is not None and data.error is not None:
+            return data.error.message.strip()
+    return context.dagster_event.message or "run failed"
+
+
+def _notify(context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource,
+            outcome: str) -> None:
+    from tickstock_pipelines.notifications import publish
+
+    delivered = publish(redis, database, ADMIN_CHANNEL, run_summary(context, outcome),
+                        run_id=context.dagster_run.run_id)
+    context.log.info(
+        f"{outcome} of {context.dagster_run.job_name} {'sent' if delivered else 'recorded as missed'}: "
+        + json.dumps({"run_id": context.dagster_run.run_id})
+    )
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    name="admin_notify_on_success",
+    description="Tells admin_notifications when a load, rebuild or refresh succeeds, with a summary.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+def admin_notify_on_success(
+    context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource
+) -> None:
+    return _notify(context, redis, database, "succeeded")
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.FAILURE,
+    name="admin_notify_on_failure",
+    description="Tells admin_notifications when a run of this code location fails, with the error.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+def admin_notify_on_failure(
+    context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource
+) -> None:
+    return _notify(context, redis, database, "failed")

@@ -1,0 +1,90 @@
+"""Run status sensors publish load and rebuild outcomes to admin_notifications (real Redis, real runs)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import sqlalchemy as sa
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    Failure,
+    asset,
+    build_run_status_sensor_context,
+    materialize,
+)
+
+from tickstock_pipelines.db.engine import get_engine
+from tickstock_pipelines.orchestration.run_status import admin_notify_on_failure, admin_notify_on_success
+from tickstock_pipelines.resources.database import DatabaseResource
+from tickstock_pipelines.resources.redis import RedisResource
+
+CANARY = "CANARY-KEY-run-status-7d1e"
+
+
+@asset
+def healthy() -> int:
+    return 1
+
+
+@asset
+def broken() -> int:
+    raise Failure(f"Polygon said no (Authorization: Bearer {CANARY})")
+
+
+def _context(instance: DagsterInstance, result, status_event: DagsterEventType):
+    run = instance.get_run_by_id(result.run_id)
+    event = next(e for e in result.all_events if e.event_type == status_event)
+    return build_run_status_sensor_context(
+        sensor_name="test", dagster_instance=instance, dagster_run=run, dagster_event=event
+    )
+
+
+def _drain(pubsub, timeout: float = 5.0) -> list[dict]:
+    messages, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.2)
+        if message and message["type"] == "message":
+            messages.append(json.loads(message["data"]))
+            break
+    return messages
+
+
+def test_success_and_failure_reach_admin_notifications(
+    database_uri: str, redis_url: str, redis_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLYGON_API_KEY", CANARY)
+    resources = {"database": DatabaseResource(uri=database_uri), "redis": RedisResource(url=redis_url)}
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe("admin_notifications")
+    pubsub.get_message(timeout=1)
+    with DagsterInstance.ephemeral() as instance:
+        ok = materialize([healthy], instance=instance)
+        admin_notify_on_success(_context(instance, ok, DagsterEventType.RUN_SUCCESS), **resources)
+        [success] = _drain(pubsub)
+        assert success["event"] == "run_succeeded" and success["run_id"] == ok.run_id
+        assert success["steps_succeeded"] == 1 and success["materializations"] == 1
+
+        bad = materialize([broken], instance=instance, raise_on_error=False)
+        admin_notify_on_failure(_context(instance, bad, DagsterEventType.RUN_FAILURE), **resources)
+        [failure] = _drain(pubsub)
+        assert failure["event"] == "run_failed" and failure["run_id"] == bad.run_id
+        assert failure["steps_failed"] == 1
+        assert "Polygon said no" in failure["error"]
+        assert CANARY not in json.dumps(failure)
+
+
+def test_redis_down_records_the_missed_notification(database_uri: str, tmp_path) -> None:
+    resources = {
+        "database": DatabaseResource(uri=database_uri),
+        "redis": RedisResource(url=f"unix://{tmp_path}/nobody-listens.sock", socket_timeout_seconds=0.5),
+    }
+    with DagsterInstance.ephemeral() as instance:
+        ok = materialize([healthy], instance=instance)
+        admin_notify_on_success(_context(instance, ok, DagsterEventType.RUN_SUCCESS), **resources)
+    with get_engine(database_uri).connect() as conn:
+        rows = conn.execute(sa.text("SELECT channel, payload, run_id FROM missed_notifications")).all()
+    assert [(r.channel, r.run_id) for r in rows] == [("admin_notifications", ok.run_id)]
+    assert rows[0].payload["event"] == "run_succeeded"
