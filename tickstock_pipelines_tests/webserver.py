@@ -42,7 +42,8 @@ def running_webserver(dagster_home: Path, storage_uri: str, app_uri: str) -> Ite
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"webserver exited: {(dagster_home / 'webserver.log').read_text()[-2000:]}")
+                tail = (dagster_home / "webserver.log").read_text()[-2000:]
+                raise RuntimeError(f"webserver exited: {tail}")
             try:
                 if requests.get(f"{base_url}/server_info", timeout=2).ok:
                     break

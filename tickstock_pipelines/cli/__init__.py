@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 # Each module exposes register(subparsers); handlers return the exit status.
-_COMMAND_MODULES = ("load", "cache", "ui")
+# `load` (issue 4) and `cache` (issue 5) register here when they land.
+_COMMAND_MODULES = ("ui",)
 
 
 def build_parser() -> argparse.ArgumentParser:
