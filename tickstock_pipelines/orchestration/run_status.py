@@ -66,27 +66,27 @@ def _notify(context: RunStatusSensorContext, redis: RedisResource, database: Dat
     )
 
 
-@run_status_sensor(
-    run_status=DagsterRunStatus.SUCCESS,
-    name="admin_notify_on_success",
-    description="Tells admin_notifications when a load, rebuild or refresh succeeds, with a summary.",
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
-)
-def admin_notify_on_success(
-    context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource
-) -> None:
-    return _notify(context, redis, database, "succeeded")
+def _admin_sensor(status: DagsterRunStatus, outcome: str, description: str):
+    """One sensor per run status; both publish the same summary shape."""
+
+    @run_status_sensor(
+        run_status=status,
+        name=f"admin_notify_on_{'success' if outcome == 'succeeded' else 'failure'}",
+        description=description,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=15,
+    )
+    def _sensor(context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource) -> None:
+        _notify(context, redis, database, outcome)
+
+    return _sensor
 
 
-@run_status_sensor(
-    run_status=DagsterRunStatus.FAILURE,
-    name="admin_notify_on_failure",
-    description="Tells admin_notifications when a run of this code location fails, with the error.",
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
+admin_notify_on_success = _admin_sensor(
+    DagsterRunStatus.SUCCESS, "succeeded",
+    "Tells admin_notifications when a load, rebuild or refresh succeeds, with a summary.",
 )
-def admin_notify_on_failure(
-    context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource
-) -> None:
-    return _notify(context, redis, database, "failed")
+admin_notify_on_failure = _admin_sensor(
+    DagsterRunStatus.FAILURE, "failed",
+    "Tells admin_notifications when a run of this code location fails, with the error.",
+)
