@@ -1,0 +1,7 @@
+"""The Polygon.io REST client and its Dagster resource (the same code runs against the sandbox)."""
+
+from tickstock_pipelines.resources.polygon.client import PolygonClient
+from tickstock_pipelines.resources.polygon.errors import PolygonError, PolygonResponseError
+from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
+
+__all__ = ["PolygonClient", "PolygonError", "PolygonResponseError", "SharedRateLimiter"]
