@@ -1,0 +1,5 @@
+"""The offline Polygon-compatible sandbox (used when POLYGON_API_KEY is unset)."""
+
+from tickstock_pipelines.sandbox.server import SANDBOX_API_KEY, SandboxServer
+
+__all__ = ["SANDBOX_API_KEY", "SandboxServer"]
