@@ -1,70 +1,108 @@
-"""Deterministic, plausible bars on real NYSE sessions: the same ticker and date give the same bar
-whatever range is asked for, in every process."""
+"""Deterministic, plausible bars: the same ticker and session give the same bar whatever range is
+asked for, in every process.
+
+Each security follows one seeded random walk over the whole fixed calendar ("walk units": prices
+continuous across splits), anchored so it closes at its reference price on REFERENCE_SESSION.
+Splits are applied on the way out (see `splits.py`). Minute bars are derived from the day bar.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime
-from functools import cache
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 
-import exchange_calendars as xcals
 import numpy as np
-import pandas as pd
 
-NEW_YORK = ZoneInfo("America/New_York")
-ANCHOR = date(2015, 1, 2)  # every series is a random walk from here, so history never shifts
+from tickstock_pipelines.sandbox.calendar import sessions
+from tickstock_pipelines.sandbox.identifiers import seed
+from tickstock_pipelines.sandbox.profiles import Profile
 
-
-@cache
-def calendar() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar("XNYS", start="2015-01-01")
-
-
-def completed_sessions(start: date, end: date, now: datetime) -> pd.DatetimeIndex:
-    """Sessions in [start, end] whose regular close (early closes included) is already past."""
-    cal = calendar()
-    sessions = cal.sessions_in_range(max(start, ANCHOR), min(end, cal.last_session.date()))
-    closes = cal.closes.reindex(sessions)
-    return sessions[(closes <= pd.Timestamp(now).tz_convert("UTC")).to_numpy()]
+# The financials snapshot is of 2026-08-22 (a Saturday): its prices are the closes of the 21st.
+REFERENCE_SESSION = date(2026, 8, 21)
+COLUMNS = ("o", "h", "l", "c", "vw", "v", "n")
 
 
-def _seed(ticker: str) -> int:
-    return int.from_bytes(hashlib.sha256(ticker.encode()).digest()[:8], "big")
+@dataclass(frozen=True)
+class DaySeries:
+    """Columns over every calendar session, float32 to keep ~1,000 cached series small."""
+
+    data: np.ndarray  # shape (7, sessions): o, h, l, c, vw, v, n
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        return self.data[:, start:stop].astype(np.float64)
 
 
-@cache
-def series(ticker: str, last_price: float) -> pd.DataFrame:
-    """Daily o/h/l/c/v/vw/n for every session since ANCHOR, ending near `last_price`."""
-    cal = calendar()
-    sessions = cal.sessions_in_range(ANCHOR, cal.last_session.date())
-    rng = np.random.default_rng(_seed(ticker))
-    returns = rng.normal(0.0004, 0.017, len(sessions))
-    close = last_price * np.exp(np.cumsum(returns) - np.sum(returns))
-    open_ = close * np.exp(rng.normal(0, 0.006, len(sessions)))
-    high = np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.007, len(sessions))))
-    low = np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.007, len(sessions))))
-    volume = np.round(rng.lognormal(15.5, 0.4, len(sessions)))
+def _clustered_volatility(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A slowly varying volatility multiplier (calm and stormy stretches), mean about 1."""
+    kernel = 0.97 ** np.arange(120)
+    noise = np.convolve(rng.standard_normal(n + len(kernel)), kernel / np.sqrt((kernel**2).sum()), "valid")
+    return np.exp(0.3 * noise[:n] - 0.045)
+
+
+@lru_cache(maxsize=1200)
+def day_series(profile: Profile) -> DaySeries:
+    cal = sessions()
+    n = len(cal)
+    ref = cal.index_of(REFERENCE_SESSION)
+    rng = np.random.default_rng(seed("day", profile.ticker))
+    regime = _clustered_volatility(rng, n)
+    shocks = rng.standard_t(4, n) / np.sqrt(2.0)  # fat tails, unit variance
+    returns = profile.drift + profile.sigma * regime * shocks
+    log_close = np.cumsum(returns)
+    close = profile.price * np.exp(log_close - log_close[ref])
+    previous = np.concatenate(([close[0] * np.exp(-returns[0])], close[:-1]))
+    open_ = previous * np.exp(0.35 * profile.sigma * regime * rng.standard_normal(n))
+    wick = 0.5 * profile.sigma * regime
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.standard_normal(n)) * wick)
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.standard_normal(n)) * wick)
     vwap = (high + low + close) / 3
-    frame = pd.DataFrame(
-        {"o": open_, "h": high, "l": low, "c": close, "v": volume, "vw": vwap,
-         "n": (volume // 90).astype(int)},
-        index=sessions,
-    )
-    return frame.round({"o": 4, "h": 4, "l": 4, "c": 4, "vw": 4})
+    surprise = np.abs(returns - profile.drift) / profile.sigma
+    volume = np.round(profile.volume * np.exp(0.3 * rng.standard_normal(n) - 0.045) * (0.7 + 0.3 * surprise))
+    trades = np.maximum(1, np.round(volume / profile.trade_size * np.exp(0.1 * rng.standard_normal(n))))
+    data = np.vstack([open_, high, low, close, vwap, volume, trades]).astype(np.float32)
+    # float32 rounding must not break low <= open, close <= high
+    data[1] = np.maximum.reduce([data[0], data[1], data[3], data[4]])
+    data[2] = np.minimum.reduce([data[0], data[2], data[3], data[4]])
+    return DaySeries(data)
 
 
-def day_stamp_ms(session: pd.Timestamp) -> int:
-    """Polygon stamps a day bar at midnight New York time of its session date."""
-    midnight = datetime(session.year, session.month, session.day, tzinfo=NEW_YORK)
-    return int(midnight.timestamp() * 1000)
+def minute_rows(profile: Profile, index: int, day: np.ndarray) -> np.ndarray:
+    """Minute o/h/l/c/vw/v/n (walk units) for session `index`, consistent with its day bar `day`:
+    the path runs from the day's open to its close and touches exactly its high and low; volumes
+    and trade counts sum to the day's."""
+    cal = sessions()
+    minutes = int((cal.close_ms[index] - cal.open_ms[index]) // 60_000)
+    o, h, lo, c, _, v, n = (float(x) for x in day)
+    rng = np.random.default_rng(seed("minute", profile.ticker, index))
+    walk = np.concatenate(([0.0], np.cumsum(rng.standard_normal(minutes))))
+    steps = np.arange(minutes + 1) / minutes
+    bridge = walk - steps * walk[-1]
+    line = np.log(o) + steps * (np.log(c) - np.log(o))
+    path = line.copy()
+    up, down = bridge > 0, bridge < 0
+    if up.any():
+        path[up] += bridge[up] * np.min((np.log(h) - line[up]) / bridge[up])
+    if down.any():
+        path[down] += bridge[down] * np.min((line[down] - np.log(lo)) / -bridge[down])
+    prices = np.clip(np.exp(path), lo, h)
+    m_open, m_close = prices[:-1], prices[1:]
+    jitter = np.abs(rng.standard_normal((2, minutes))) * profile.sigma / np.sqrt(minutes) * 0.3
+    m_high = np.minimum(np.maximum(m_open, m_close) * np.exp(jitter[0]), h)
+    m_low = np.maximum(np.minimum(m_open, m_close) * np.exp(-jitter[1]), lo)
+    shape = 1 + 2.5 * (2 * steps[:-1] - 1) ** 4  # busy open and close, quiet lunch
+    weights = shape * np.exp(0.4 * rng.standard_normal(minutes))
+    m_volume = _share_out(v, weights)
+    m_trades = np.maximum(_share_out(n, weights), 1)
+    m_vwap = (m_high + m_low + m_close) / 3
+    return np.vstack([m_open, m_high, m_low, m_close, m_vwap, m_volume, m_trades])
 
 
-def day_bars(ticker: str, last_price: float, start: date, end: date, now: datetime) -> list[dict]:
-    sessions = completed_sessions(start, end, now)
-    frame = series(ticker, last_price).reindex(sessions)
-    return [
-        {"v": float(r.v), "vw": float(r.vw), "o": float(r.o), "c": float(r.c), "h": float(r.h),
-         "l": float(r.l), "t": day_stamp_ms(ts), "n": int(r.n)}
-        for ts, r in zip(sessions, frame.itertuples(index=False), strict=True)
-    ]
+def _share_out(total: float, weights: np.ndarray) -> np.ndarray:
+    """Integers proportional to `weights` that sum to `total`."""
+    exact = total * weights / weights.sum()
+    parts = np.floor(exact)
+    remainder = int(round(total - parts.sum()))
+    if remainder > 0:
+        parts[np.argsort(parts - exact)[:remainder]] += 1
+    return parts

@@ -1,59 +1,92 @@
-"""A Polygon-compatible HTTP server on 127.0.0.1 (wire format of the real API, offline data)."""
+"""A Polygon-compatible HTTP server on 127.0.0.1 (the real API's wire format, offline data).
+
+Admin endpoints under /_sandbox/ steer it from another process: health, stats, reset, config,
+splits, tickers, delist.
+"""
 
 from __future__ import annotations
 
 import json
-import re
+import os
 import threading
-import uuid
-from datetime import UTC, date, datetime
+import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tickstock_pipelines.sandbox.bars import day_bars
-from tickstock_pipelines.sandbox.universe import LIST_FIELDS, tickers
+from tickstock_pipelines.sandbox import faults
+from tickstock_pipelines.sandbox.api import PolygonApi, request_id, route
+from tickstock_pipelines.sandbox.config import FaultRule, SandboxConfig, parse_now
+from tickstock_pipelines.sandbox.splits import Split
+from tickstock_pipelines.sandbox.state import SandboxState
+from tickstock_pipelines.sandbox.universe import Security
 
-SANDBOX_API_KEY = "sandbox"
-_AGGS = re.compile(r"^/v2/aggs/ticker/([^/]+)/range/1/day/([\d-]+)/([\d-]+)$")
-_GROUPED = re.compile(r"^/v2/aggs/grouped/locale/us/market/stocks/([\d-]+)$")
-_DETAILS = re.compile(r"^/v3/reference/tickers/([^/]+)$")
+SANDBOX_API_KEY = "sandbox"  # what the client sends in sandbox mode (any non-empty key is accepted)
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a client session reuses its connection
+    server: _HttpServer
+
+    def do_GET(self) -> None:  # http.server dispatches on these names
+        self.server.sandbox._dispatch(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.sandbox._dispatch(self, "POST")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {"Content-Type": "application/json"}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # a request sleeping in a "slow" fault must not hold up stop()
+    sandbox: SandboxServer
 
 
 class SandboxServer:
-    """Start with `.start()`; `base_url` is where the client points. `now` fixes the clock for tests."""
+    """`SandboxServer(SandboxConfig(...)).start()`, or use it as a context manager."""
 
-    def __init__(self, now: datetime | None = None) -> None:
-        self.now = now
-        self.requests: list[str] = []
-        sandbox = self
+    def __init__(self, config: SandboxConfig | None = None, *, now: Any = None, host: str = "127.0.0.1",
+                 port: int = 0, **settings: Any) -> None:
+        config = config or SandboxConfig(**settings)
+        if now is not None:
+            config.now = parse_now(now)
+        self.state = SandboxState(config)
+        self.api = PolygonApi(self.state)
+        self._httpd = _HttpServer((host, port), _Handler)
+        self._httpd.sandbox = self
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # http.server dispatches by this name
-                status, body = sandbox.route(self.path, self.headers.get("Authorization"))
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
+    # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SandboxServer:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.serve_forever, name="polygon-sandbox", daemon=True)
+            self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._httpd.serve_forever(poll_interval=0.1)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.state.wake.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -61,60 +94,128 @@ class SandboxServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def route(self, raw_path: str, authorization: str | None) -> tuple[int, dict[str, Any]]:
-        parts = urlsplit(raw_path)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        self.requests.append(parts.path)
-        ok = {"status": "OK", "request_id": uuid.uuid4().hex}
-        error = {"status": "ERROR", "request_id": ok["request_id"]}
-        if not authorization or not authorization.startswith("Bearer ") or len(authorization) < 8:
-            return 401, error | {"error": "API Key was not provided"}
-        now = self.now or datetime.now(UTC)
-        if parts.path == "/v3/reference/tickers":
-            return 200, self._list(query, ok)
-        if match := _DETAILS.match(parts.path):
-            found = tickers().get(match[1])
-            if found is None:
-                return 404, error | {"status": "NOT_FOUND", "message": "Ticker not found."}
-            return 200, ok | {"results": {k: v for k, v in found.items() if not k.startswith("_")}}
-        if match := _AGGS.match(parts.path):
-            return 200, self._aggs(match[1], date.fromisoformat(match[2]), date.fromisoformat(match[3]),
-                                   query, now, ok)
-        if match := _GROUPED.match(parts.path):
-            session = date.fromisoformat(match[1])
-            results = [{"T": t, **bar} for t, d in tickers().items()
-                       for bar in day_bars(t, d["_price"], session, session, now)]
-            body = ok | {"queryCount": len(results), "resultsCount": len(results), "adjusted": True}
-            return 200, body | ({"results": results, "count": len(results)} if results else {})
-        return 404, error | {"status": "NOT_FOUND", "message": "Not found"}
+    # -- controls (the same as the /_sandbox/ admin endpoints) ---------------------------------
+    def stats(self) -> dict[str, Any]:
+        return self.state.snapshot()
 
-    def _list(self, query: dict[str, str], ok: dict[str, Any]) -> dict[str, Any]:
-        limit = min(int(query.get("limit", 100)), 1000)
-        offset = int(query.get("cursor", 0))
-        rows = [t for t in tickers().values()
-                if ("type" not in query or t["type"] == query["type"])
-                and str(t["active"]).lower() == query.get("active", "true")]
-        page = [{k: t[k] for k in LIST_FIELDS} for t in rows[offset:offset + limit]]
-        body = ok | {"count": len(page)}
-        if page:
-            body["results"] = page
-        if offset + limit < len(rows):
-            body["next_url"] = f"{self.base_url}/v3/reference/tickers?" + urlencode(
-                {**{k: v for k, v in query.items() if k != "cursor"}, "cursor": offset + limit})
-        return body
+    def configure(self, **changes: Any) -> SandboxServer:
+        """latency_ms, rate_limit_per_minute, now, faults (replace) or add_faults (append)."""
+        self.state.configure(changes)
+        return self
 
-    def _aggs(self, ticker: str, start: date, end: date, query: dict[str, str], now: datetime,
-              ok: dict[str, Any]) -> dict[str, Any]:
-        found = tickers().get(ticker)
-        bars = day_bars(ticker, found["_price"], start, end, now) if found else []
-        limit = min(int(query.get("limit", 5000)), 50_000)
-        page, rest = bars[:limit], bars[limit:]
-        body = ok | {"ticker": ticker, "queryCount": len(page), "resultsCount": len(page), "adjusted": True}
-        if page:
-            body |= {"results": page, "count": len(page)}
-        if rest:
-            # the first remaining bar is stamped at New York midnight: +12 h is still its session date
-            resume = datetime.fromtimestamp(rest[0]["t"] / 1000 + 43_200, UTC).date()
-            body["next_url"] = (f"{self.base_url}/v2/aggs/ticker/{ticker}/range/1/day/{resume}/{end}?"
-                                + urlencode({k: v for k, v in query.items()}))
-        return body
+    def inject(self, kind: str, **rule: Any) -> FaultRule:
+        """Append one fault rule, e.g. `inject("429", count=2, retry_after=1)`."""
+        fault = FaultRule(kind=kind, **rule)  # type: ignore[arg-type]
+        self.state.configure({"add_faults": [fault]})
+        return fault
+
+    def reset(self) -> None:
+        """Back to the starting config and data; statistics cleared."""
+        self.state.reset()
+
+    def add_split(self, ticker: str, execution_date: date | str, split_from: float, split_to: float) -> Split:
+        return self.state.add_split(ticker, execution_date, split_from, split_to)
+
+    def add_ticker(self, ticker: str, **details: Any) -> Security:
+        """name, type, price, market_cap, primary_exchange, list_date, sector, sub_industry."""
+        return self.state.add_ticker(ticker, **details)
+
+    def delist(self, ticker: str, when: date | str | None = None) -> Security:
+        return self.state.delist(ticker, when)
+
+    # -- request handling ----------------------------------------------------------------------
+    def _dispatch(self, handler: _Handler, method: str) -> None:
+        parts = urlsplit(handler.path)
+        path = unquote(parts.path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        try:
+            if path.startswith("/_sandbox/"):
+                self._admin(handler, method, path)
+            else:
+                self._api(handler, method, path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client gave up (e.g. timed out on a slow response)
+
+    def _api(self, handler: _Handler, method: str, path: str, query: dict[str, str]) -> None:
+        started_mono, started_wall = time.monotonic(), time.time()
+        template, path_params = route(path)
+        endpoint, ticker = template or "unknown", path_params.get("ticker")
+        status: int | None = None
+        fault: str | None = None
+        try:
+            key = query.pop("apiKey", None)
+            if key is not None:
+                with self.state.lock:
+                    self.state.stats.key_in_url += 1
+            header = handler.headers.get("Authorization", "")
+            if not ((header.startswith("Bearer ") and header[7:].strip()) or key):
+                with self.state.lock:
+                    self.state.stats.auth_failures += 1
+                status = 401
+                handler.reply(401, _json({"status": "ERROR", "request_id": request_id(),
+                                          "error": "API Key was not provided"}))
+                return
+            self.state.sleep(self.state.config.latency_ms / 1000)
+            if self.state.over_rate_limit(time.monotonic()):
+                status, fault = 429, "rate_limit"
+                handler.reply(429, faults.rate_limited_body())
+                return
+            if method != "GET" or template is None:
+                status = 405 if template else 404
+                handler.reply(status, _json({"status": "NOT_FOUND" if status == 404 else "ERROR",
+                                             "request_id": request_id(), "message": "Not found"}))
+                return
+            rule = self.state.fault_for(path, ticker, "cursor" in query)
+            fault = rule.kind if rule else None
+            if rule and rule.kind == "disconnect":
+                handler.close_connection = True
+                return
+            if rule and rule.kind in ("429", "500", "502", "503", "504"):
+                status, body, headers = faults.error_reply(rule)
+                handler.reply(status, body, headers)
+                return
+            if rule and rule.kind == "slow":
+                self.state.sleep(rule.sleep_seconds)
+            status, payload = self.api.handle(template, path_params, query, self.base_url)
+            if rule and rule.kind == "invalid_bars" and not faults.corrupt_bars(payload, rule):
+                fault = None
+            body = _json(payload)
+            if rule and rule.kind == "malformed":
+                body = faults.malformed_body()
+            elif rule and rule.kind == "truncated":
+                body = faults.truncate(body)
+            handler.reply(status, body)
+        finally:
+            self.state.record(endpoint, status, started_mono, started_wall, fault, ticker)
+
+    def _admin(self, handler: _Handler, method: str, path: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        try:
+            payload = json.loads(handler.rfile.read(length) or b"{}") if length else {}
+            action = (method, path.rstrip("/"))
+            if action == ("GET", "/_sandbox/health"):
+                body: Any = {"status": "OK", "pid": os.getpid(), "base_url": self.base_url}
+            elif action == ("GET", "/_sandbox/stats"):
+                body = self.stats()
+            elif action == ("GET", "/_sandbox/config"):
+                body = self.state.config.to_json()
+            elif action == ("POST", "/_sandbox/config"):
+                self.configure(**payload)
+                body = self.state.config.to_json()
+            elif action == ("POST", "/_sandbox/reset"):
+                self.reset()
+                body = {"status": "OK"}
+            elif action == ("POST", "/_sandbox/splits"):
+                body = self.add_split(**payload).wire()
+            elif action == ("POST", "/_sandbox/tickers"):
+                body = self.add_ticker(**payload).list_item("")
+            elif action == ("POST", "/_sandbox/delist"):
+                body = self.delist(payload["ticker"], payload.get("date")).list_item("")
+            else:
+                problem = f"no admin endpoint {method} {path}"
+                handler.reply(404, _json({"status": "NOT_FOUND", "message": problem}))
+                return
+        except (TypeError, ValueError, KeyError) as exc:
+            handler.reply(400, _json({"status": "ERROR", "error": f"{type(exc).__name__}: {exc}"}))
+            return
+        handler.reply(200, _json(body))
