@@ -137,56 +137,56 @@ class SandboxServer:
             handler.close_connection = True  # the client gave up (e.g. timed out on a slow response)
 
     def _api(self, handler: _Handler, method: str, path: str, query: dict[str, str]) -> None:
+        """Decide the answer, record it in the stats, then send it: a client that reads the stats
+        right after its response always finds that request counted."""
         started_mono, started_wall = time.monotonic(), time.time()
         template, path_params = route(path)
-        endpoint, ticker = template or "unknown", path_params.get("ticker")
-        status: int | None = None
-        fault: str | None = None
-        try:
-            key = query.pop("apiKey", None)
-            if key is not None:
-                with self.state.lock:
-                    self.state.stats.key_in_url += 1
-            header = handler.headers.get("Authorization", "")
-            if not ((header.startswith("Bearer ") and header[7:].strip()) or key):
-                with self.state.lock:
-                    self.state.stats.auth_failures += 1
-                status = 401
-                handler.reply(401, _json({"status": "ERROR", "request_id": request_id(),
-                                          "error": "API Key was not provided"}))
-                return
-            self.state.sleep(self.state.config.latency_ms / 1000)
-            if self.state.over_rate_limit(time.monotonic()):
-                status, fault = 429, "rate_limit"
-                handler.reply(429, faults.rate_limited_body())
-                return
-            if method != "GET" or template is None:
-                status = 405 if template else 404
-                handler.reply(status, _json({"status": "NOT_FOUND" if status == 404 else "ERROR",
-                                             "request_id": request_id(), "message": "Not found"}))
-                return
-            rule = self.state.fault_for(path, ticker, "cursor" in query)
-            fault = rule.kind if rule else None
-            if rule and rule.kind == "disconnect":
-                handler.close_connection = True
-                return
-            if rule and rule.kind in ("429", "500", "502", "503", "504"):
-                status, body, headers = faults.error_reply(rule)
-                handler.reply(status, body, headers)
-                return
-            if rule and rule.kind == "slow":
-                self.state.sleep(rule.sleep_seconds)
-            status, payload = self.api.handle(template, path_params, query, self.base_url)
-            if rule and rule.kind == "invalid_bars" and not faults.corrupt_bars(payload, rule):
-                fault = None
-            body = _json(payload)
-            if rule and rule.kind == "malformed":
-                body = faults.malformed_body()
-            elif rule and rule.kind == "truncated":
-                body = faults.truncate(body)
-            handler.reply(status, body)
-        finally:
-            self.state.record(endpoint, status, started_mono, started_wall, fault, ticker)
+        ticker = path_params.get("ticker")
+        status, body, headers, fault = self._answer(handler, method, path, query, template, path_params)
+        self.state.record(template or "unknown", status, started_mono, started_wall, fault, ticker)
+        if status is None:  # an injected disconnect: close without answering
+            handler.close_connection = True
+        else:
+            handler.reply(status, body, headers)
+
+    def _answer(self, handler: _Handler, method: str, path: str, query: dict[str, str], template: str | None,
+                path_params: dict[str, str]) -> tuple[int | None, bytes, dict[str, str] | None, str | None]:
+        key = query.pop("apiKey", None)
+        if key is not None:
+            with self.state.lock:
+                self.state.stats.key_in_url += 1
+        header = handler.headers.get("Authorization", "")
+        if not ((header.startswith("Bearer ") and header[7:].strip()) or key):
+            with self.state.lock:
+                self.state.stats.auth_failures += 1
+            body = {"status": "ERROR", "request_id": request_id(), "error": "API Key was not provided"}
+            return 401, _json(body), None, None
+        self.state.sleep(self.state.config.latency_ms / 1000)
+        if self.state.over_rate_limit(time.monotonic()):
+            return 429, faults.rate_limited_body(), None, "rate_limit"
+        if method != "GET" or template is None:
+            status = 405 if template else 404
+            body = {"status": "NOT_FOUND" if status == 404 else "ERROR", "request_id": request_id(),
+                    "message": "Not found"}
+            return status, _json(body), None, None
+        rule = self.state.fault_for(path, path_params.get("ticker"), "cursor" in query)
+        fault = rule.kind if rule else None
+        if rule and rule.kind == "disconnect":
+            return None, b"", None, fault
+        if rule and rule.kind in ("429", "500", "502", "503", "504"):
+            status, raw, headers = faults.error_reply(rule)
+            return status, raw, headers, fault
+        if rule and rule.kind == "slow":
+            self.state.sleep(rule.sleep_seconds)
+        status, payload = self.api.handle(template, path_params, query, self.base_url)
+        if rule and rule.kind == "invalid_bars" and not faults.corrupt_bars(payload, rule):
+            fault = None
+        raw = _json(payload)
+        if rule and rule.kind == "malformed":
+            raw = faults.malformed_body()
+        elif rule and rule.kind == "truncated":
+            raw = faults.truncate(raw)
+        return status, raw, None, fault
 
     def _admin(self, handler: _Handler, method: str, path: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
