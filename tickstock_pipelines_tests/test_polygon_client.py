@@ -152,7 +152,7 @@ def test_connection_refused_is_retried_then_reported(fake: FakePolygon) -> None:
     fake.server.shutdown()
     fake.server.server_close()
     client = _client(fake, max_retries=1)
-    with pytest.raises(PolygonError, match="ConnectionError after 2 tries"):
+    with pytest.raises(PolygonError, match="ConnectionError after 2 attempts"):
         client.ticker_details("AAPL")
 
 

@@ -1,23 +1,36 @@
-"""One HTTP client owns the hard parts: budget, retries, pagination, validation and redaction."""
+"""One HTTP client owns the hard parts: budget, retries, pagination, validation and redaction.
+
+The key is set once as `Authorization: Bearer` on the session and never put in a URL; every message
+that leaves this module (exception, log line, repr) is built from sanitised URLs and redacted.
+A client is meant for one thread; give each worker thread its own (they share the Redis budget).
+"""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
-from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from datetime import UTC, date, datetime
+from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
+from pydantic import BaseModel, ValidationError
 
 from tickstock_pipelines.redaction import redact
-from tickstock_pipelines.resources.polygon.errors import PolygonError, PolygonResponseError
+from tickstock_pipelines.resources.polygon.errors import (
+    PolygonError,
+    PolygonHTTPError,
+    PolygonResponseError,
+    PolygonRetriesExhausted,
+)
 from tickstock_pipelines.resources.polygon.models import (
     AggsPage,
+    Bar,
     GroupedBar,
     GroupedPage,
     Split,
@@ -28,147 +41,277 @@ from tickstock_pipelines.resources.polygon.models import (
 from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
 
 log = logging.getLogger(__name__)
+
 AGGS_LIMIT = 50_000
 LIST_LIMIT = 1_000
-_RETRY_STATUSES = {429, 500, 502, 503, 504}
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A dropped connection mid-body surfaces as ChunkedEncodingError, not ConnectionError: also transient.
+TRANSIENT_ERRORS = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+_SECRET_PARAMS = frozenset({"apikey", "api_key", "token", "access_token"})
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def strip_api_key(url: str) -> str:
     """Real next_urls may carry apiKey=…; the key travels only in the header, so drop it."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "apikey"]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in _SECRET_PARAMS]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def safe_url(url: str, params: dict[str, Any] | None = None) -> str:
+    """Path and non-secret parameters only: what logs and errors may show."""
+    parts = urlsplit(strip_api_key(url))
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query += [(k, str(v)) for k, v in (params or {}).items() if k.lower() not in _SECRET_PARAMS]
+    return parts.path + (f"?{urlencode(query)}" if query else "")
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
 class PolygonClient:
+    """Polygon REST endpoints the pipelines use. `calls` counts requests sent per endpoint, retries too.
+
+    Use it plainly (`client.close()` at the end) or as a context manager.
+    """
+
     def __init__(
         self, *, api_key: str, base_url: str, limiter: SharedRateLimiter | None, sandbox: bool,
         timeout_seconds: float = 30.0, max_retries: int = 5, backoff_seconds: float = 1.0,
+        max_backoff_seconds: float = 60.0,
     ) -> None:
+        if not api_key:
+            raise ValueError("PolygonClient needs an API key (the sandbox's key in sandbox mode)")
         self.sandbox = sandbox
         self.calls: Counter[str] = Counter()
+        self.base_url = base_url.rstrip("/")
         self._key = api_key
-        self._base_url = base_url.rstrip("/")
         self._limiter = limiter
         self._timeout = timeout_seconds
         self._max_retries = max_retries
         self._backoff = backoff_seconds
+        self._max_backoff = max_backoff_seconds
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {api_key}"
+        self._session.headers["Accept"] = "application/json"
 
     def __repr__(self) -> str:
-        return f"PolygonClient(base_url={self._base_url!r}, sandbox={self.sandbox})"
+        return f"PolygonClient(base_url={self.base_url!r}, sandbox={self.sandbox})"
+
+    __str__ = __repr__
+
+    @property
+    def _base_url(self) -> str:  # the name older tests read
+        return self.base_url
+
+    def __enter__(self) -> PolygonClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self._session.close()
 
-    # -- transport -------------------------------------------------------------------------------
-    def _redact(self, text: str) -> str:
-        return redact(text, self._key)
-
-    def _get(self, endpoint: str, url: str, params: dict[str, Any] | None, what: str) -> dict | None:
-        """GET with budget and bounded retries; None means 404 (unknown ticker)."""
-        url = strip_api_key(url)
-        for attempt in range(self._max_retries + 1):
-            if self._limiter is not None:
-                self._limiter.acquire()
-            self.calls[endpoint] += 1
-            delay: float | None = None
-            try:
-                response = self._session.get(url, params=params, timeout=self._timeout)
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                problem = f"{type(exc).__name__}"
-            else:
-                if response.status_code == 404:
-                    return None
-                if response.ok:
-                    return self._json(response, what)
-                problem = f"HTTP {response.status_code}"
-                if response.status_code not in _RETRY_STATUSES:
-                    detail = f"{endpoint} for {what}: {problem}: {response.text[:200]}"
-                    raise PolygonError(self._redact(detail))
-                retry_after = response.headers.get("Retry-After")
-                if retry_after and retry_after.replace(".", "", 1).isdigit():
-                    delay = float(retry_after)
-            if attempt == self._max_retries:
-                detail = f"{endpoint} for {what}: {problem} after {attempt + 1} tries"
-                raise PolygonError(self._redact(detail))
-            delay = delay if delay is not None else self._backoff * 2**attempt * (0.5 + random.random())
-            log.warning("%s for %s: %s; retry %d in %.2fs", endpoint, what, problem, attempt + 1, delay)
-            time.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _json(self, response: requests.Response, what: str) -> dict:
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise PolygonResponseError(self._redact(f"malformed JSON for {what}: {exc}")) from None
-        if not isinstance(body, dict):
-            raise PolygonResponseError(f"unexpected body for {what}: {type(body).__name__}")
-        return body
-
-    def _pages(self, endpoint: str, path: str, params: dict[str, Any], what: str) -> Iterator[list[dict]]:
-        url: str | None = f"{self._base_url}{path}"
-        while url:
-            body = self._get(endpoint, url, params, what)
-            if body is None:
-                return
-            results = body.get("results", [])
-            if not isinstance(results, list):
-                raise PolygonResponseError(f"'results' is not a list for {what}")
-            yield results
-            url, params = body.get("next_url"), None  # next_url carries every parameter
-
     # -- endpoints -------------------------------------------------------------------------------
     def list_tickers(self, *, market: str = "stocks", ticker_type: str | None = None,
                      active: bool = True) -> Iterator[TickerRef]:
+        """Every ticker matching the filters, page after page (1000 a page)."""
         params: dict[str, Any] = {"market": market, "active": str(active).lower(), "limit": LIST_LIMIT}
         if ticker_type:
             params["type"] = ticker_type
-        for page in self._pages("tickers", "/v3/reference/tickers", params, f"tickers {ticker_type or ''}"):
+        what = f"{market} {ticker_type or 'tickers'}"
+        for page in self._pages("tickers", "/v3/reference/tickers", params, what):
             for raw in page:
-                yield self._model(TickerRef, raw, raw.get("ticker", "?"))
+                yield self._model(TickerRef, raw, "tickers", _ticker_of(raw, what))
 
     def ticker_details(self, ticker: str) -> TickerDetails | None:
-        body = self._get("ticker_details", f"{self._base_url}/v3/reference/tickers/{ticker}", None, ticker)
+        """Details of one ticker; None when Polygon does not know it (404, never retried)."""
+        path = f"/v3/reference/tickers/{quote(ticker, safe='')}"
+        body = self._get("ticker_details", self.base_url + path, None, ticker, allow_404=True)
         if body is None:
             return None
-        return self._model(TickerDetails, body.get("results"), ticker)
+        results = body.get("results")
+        if not isinstance(results, dict):
+            raise PolygonResponseError(f"ticker_details {path} for {ticker}: no 'results' object in the body",
+                                       endpoint="ticker_details", ticker=ticker)
+        return self._model(TickerDetails, results, "ticker_details", ticker)
 
     def aggregates(self, ticker: str, timespan: Literal["day", "minute"], start: date, end: date,
                    *, adjusted: bool = True) -> Iterator[AggsPage]:
-        path = f"/v2/aggs/ticker/{ticker}/range/1/{timespan}/{start.isoformat()}/{end.isoformat()}"
+        """Bars from `start` to `end` inclusive, one page at a time (memory stays flat).
+
+        Each page holds the valid bars and the rejected ones (ticker, New York date, reason).
+        """
+        if timespan not in ("day", "minute"):
+            raise ValueError(f"timespan must be 'day' or 'minute', not {timespan!r}")
+        path = (f"/v2/aggs/ticker/{quote(ticker, safe='')}/range/1/{timespan}/"
+                f"{start.isoformat()}/{end.isoformat()}")
         params = {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": AGGS_LIMIT}
         for raw_bars in self._pages("aggs", path, params, ticker):
             page = AggsPage()
             for raw in raw_bars:
-                parsed = parse_bar(raw, ticker)
-                (page.rejected if hasattr(parsed, "reason") else page.bars).append(parsed)
+                parsed = parse_bar(raw, ticker, Bar)
+                if isinstance(parsed, Bar):
+                    page.bars.append(parsed)
+                else:
+                    page.rejected.append(parsed)
             yield page
 
     def grouped_daily(self, session: date, *, adjusted: bool = True) -> GroupedPage:
+        """Every US stock's bar for one session (one request, usually ~10k bars)."""
         path = f"/v2/aggs/grouped/locale/us/market/stocks/{session.isoformat()}"
         page = GroupedPage()
-        for raw_bars in self._pages("grouped_daily", path, {"adjusted": str(adjusted).lower()},
-                                    f"grouped {session}"):
+        params = {"adjusted": str(adjusted).lower()}
+        for raw_bars in self._pages("grouped_daily", path, params, f"grouped daily {session}"):
             for raw in raw_bars:
-                parsed = parse_bar(raw, str(raw.get("T", "?")))
-                (page.bars if isinstance(parsed, GroupedBar) else page.rejected).append(parsed)
+                parsed = parse_bar(raw, _ticker_of(raw, "?"), GroupedBar)
+                if isinstance(parsed, GroupedBar):
+                    page.bars.append(parsed)
+                else:
+                    page.rejected.append(parsed)
         return page
 
     def splits(self, *, ticker: str | None = None, execution_date_gte: date | None = None) -> Iterator[Split]:
+        """Splits, newest first as Polygon sorts them, optionally for one ticker / since a date."""
         params: dict[str, Any] = {"limit": LIST_LIMIT}
         if ticker:
             params["ticker"] = ticker
         if execution_date_gte:
             params["execution_date.gte"] = execution_date_gte.isoformat()
-        for page in self._pages("splits", "/v3/reference/splits", params, f"splits {ticker or ''}"):
+        what = ticker or "all tickers"
+        for page in self._pages("splits", "/v3/reference/splits", params, what):
             for raw in page:
-                yield self._model(Split, raw, raw.get("ticker", "?"))
+                yield self._model(Split, raw, "splits", _ticker_of(raw, what))
 
-    def _model(self, model: type, raw: Any, ticker: str):
+    # -- pagination and parsing ------------------------------------------------------------------
+    def _pages(self, endpoint: str, path: str, params: dict[str, Any], what: str) -> Iterator[list[Any]]:
+        """`results` of each page, following the absolute next_url (which carries every parameter)."""
+        url: str | None = self.base_url + path
+        while url:
+            body = self._get(endpoint, url, params, what)
+            assert body is not None  # only ticker_details allows a 404
+            results = body.get("results")
+            if results is None:
+                results = []  # Polygon omits `results` when a page is empty
+            if not isinstance(results, list):
+                raise PolygonResponseError(
+                    f"{endpoint} {safe_url(url, params)} for {what}: 'results' is a "
+                    f"{type(results).__name__}, not a list", endpoint=endpoint, ticker=what)
+            yield results
+            next_url = body.get("next_url")
+            if next_url is not None and not isinstance(next_url, str):
+                raise PolygonResponseError(f"{endpoint} for {what}: next_url is not a string",
+                                           endpoint=endpoint, ticker=what)
+            url, params = (self._follow(next_url) if next_url else None), {}
+
+    def _follow(self, next_url: str) -> str:
+        """next_url without any apiKey, on our own base URL's host: the bearer key goes nowhere else."""
+        base, nxt = urlsplit(self.base_url), urlsplit(strip_api_key(next_url))
+        if (nxt.scheme, nxt.netloc) != (base.scheme, base.netloc):
+            log.debug("next_url on another host; following its path on %s", base.netloc)
+            nxt = nxt._replace(scheme=base.scheme, netloc=base.netloc)
+        return urlunsplit(nxt)
+
+    def _model(self, model: type[Model], raw: Any, endpoint: str, ticker: str) -> Model:
         try:
             return model.model_validate(raw)
-        except ValueError as exc:  # pydantic's ValidationError: one line naming the ticker
-            first_line = f"malformed {model.__name__} for {ticker}: {exc}".splitlines()[0]
-            raise PolygonResponseError(first_line) from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                                 for e in exc.errors(include_url=False, include_input=False))
+            message = self._redact(f"{endpoint}: malformed {model.__name__} for {ticker}: {problems}")
+            raise PolygonResponseError(message, endpoint=endpoint, ticker=ticker) from None
+
+    # -- transport -------------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        return redact(text, self._key)
+
+    def _get(self, endpoint: str, url: str, params: dict[str, Any] | None, what: str,
+             *, allow_404: bool = False) -> dict[str, Any] | None:
+        """GET within the budget with bounded retries; None only for an allowed 404 (unknown ticker)."""
+        url = strip_api_key(url)
+        shown = self._redact(safe_url(url, params))
+        problem = "no attempt"
+        for attempt in range(self._max_retries + 1):
+            if self._limiter is not None:
+                waited = self._limiter.acquire()
+                if waited > 1:
+                    log.debug("waited %.1fs for the request budget before %s", waited, shown)
+            self.calls[endpoint] += 1
+            log.debug("GET %s (%s for %s, attempt %d)", shown, endpoint, what, attempt + 1)
+            delay: float | None = None
+            try:
+                response = self._session.get(url, params=params or None, timeout=self._timeout)
+            except TRANSIENT_ERRORS as exc:
+                problem = type(exc).__name__
+            except requests.RequestException as exc:
+                message = self._redact(f"{endpoint} {shown} for {what}: {type(exc).__name__}: {exc}")
+                raise PolygonError(message, endpoint=endpoint, ticker=what) from None
+            else:
+                status = response.status_code
+                if status == 404 and allow_404:
+                    log.info("%s: %s is unknown to Polygon (404)", endpoint, what)
+                    return None
+                if 200 <= status < 300:
+                    return self._json(response, endpoint, shown, what)
+                problem = f"HTTP {status}"
+                if status not in RETRY_STATUSES:
+                    excerpt = _excerpt(response)
+                    detail = self._redact(f"{endpoint} {shown} for {what}: HTTP {status}: {excerpt}")
+                    raise PolygonHTTPError(detail, endpoint=endpoint, ticker=what, status=status)
+                delay = retry_after_seconds(response.headers.get("Retry-After"))
+            if attempt == self._max_retries:
+                break
+            if delay is None:
+                delay = self._backoff * 2**attempt * random.uniform(0.5, 1.5)
+            delay = min(delay, self._max_backoff)
+            log.warning("%s %s for %s: %s; retry %d of %d in %.2fs", endpoint, shown, what, problem,
+                        attempt + 1, self._max_retries, delay)
+            time.sleep(delay)
+        raise PolygonRetriesExhausted(
+            self._redact(f"{endpoint} {shown} for {what}: {problem} after {self._max_retries + 1} attempts"),
+            endpoint=endpoint, ticker=what)
+
+    def _json(self, response: requests.Response, endpoint: str, shown: str, what: str) -> dict[str, Any]:
+        try:
+            body = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            message = self._redact(f"{endpoint} {shown} for {what}: malformed JSON ({type(exc).__name__}: "
+                                   f"{exc}; {len(response.content)} bytes)")
+            raise PolygonResponseError(message, endpoint=endpoint, ticker=what) from None
+        if not isinstance(body, dict):
+            raise PolygonResponseError(f"{endpoint} {shown} for {what}: body is a {type(body).__name__}, "
+                                       "not an object", endpoint=endpoint, ticker=what)
+        return body
+
+
+def _ticker_of(raw: Any, default: str) -> str:
+    ticker = raw.get("ticker", raw.get("T")) if isinstance(raw, dict) else None
+    return ticker if isinstance(ticker, str) and ticker else default
+
+
+def _excerpt(response: requests.Response) -> str:
+    """Polygon's own error message when it sent one, else the start of the body."""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            message = body.get("error") or body.get("message")
+            if message:
+                return str(message)[:200]
+    except ValueError:
+        pass
+    return " ".join(response.text[:200].split())

@@ -1,41 +1,65 @@
-"""The Polygon resource: the real API with a key, the local sandbox without one; same client either way."""
+"""The Polygon resource: the real API with a key, the local sandbox without one; same client either way.
+
+Nothing is read or started when the resource is imported or constructed: `Definitions` builds it with
+no arguments, and the environment is read in `get_client()`, inside the run. The key is best left to
+POLYGON_API_KEY at run time (or given as `EnvVar("POLYGON_API_KEY")`): a literal string given as
+`api_key` would be stored by Dagster as a config default in the job snapshot.
+"""
 
 from __future__ import annotations
+
+import os
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from tickstock_pipelines.resources.polygon.client import PolygonClient
-from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
-from tickstock_pipelines.resources.redis import resolve_redis_url
-from tickstock_pipelines.settings import load_settings
+from tickstock_pipelines.resources.polygon.ratelimit import DEFAULT_KEY, SharedRateLimiter
 
 
 class PolygonResource(ConfigurableResource):
-    """Polygon.io REST API. The key is read from POLYGON_API_KEY at run time, never stored in run config."""
+    """Polygon.io REST API, or the offline sandbox when no key is set (`client.sandbox` says which)."""
 
-    base_url: str | None = Field(default=None, description="API root; unset → POLYGON_BASE_URL")
+    api_key: str | None = Field(
+        default=None, repr=False,
+        description="Leave unset (POLYGON_API_KEY is read at run time) or use EnvVar('POLYGON_API_KEY')")
+    base_url: str | None = Field(
+        default=None,
+        description="API root; unset → POLYGON_BASE_URL, else api.polygon.io (the sandbox without a key)")
     requests_per_minute: float | None = Field(
         default=None, description="budget shared by every process; unset → POLYGON_REQUESTS_PER_MINUTE")
-    redis_url: str | None = Field(default=None, description="Redis holding the shared budget")
-    timeout_seconds: float = 30.0
-    max_retries: int = 5
+    redis_url: str | None = Field(default=None, description="Redis holding the shared budget; unset → "
+                                                            "REDIS_URL or the embedded Redis")
+    timeout_seconds: float = Field(default=30.0, description="connect and read timeout of every request")
+    max_retries: int = Field(default=5, description="retries after the first attempt (429, 5xx, network)")
+    backoff_seconds: float = Field(default=1.0, description="first retry delay; doubles, with jitter")
+    max_wait_seconds: float = Field(default=900.0, description="longest wait for the shared budget")
+    budget_key: str = Field(default=DEFAULT_KEY, description="Redis key of the shared budget")
 
     def get_client(self) -> PolygonClient:
+        """A new client (close it, or use it as a context manager); sandbox mode when there is no key."""
         import redis
 
-        from tickstock_pipelines.sandbox import SANDBOX_API_KEY, ensure_sandbox
+        from tickstock_pipelines.resources.redis import resolve_redis_url
+        from tickstock_pipelines.settings import load_settings
 
         settings = load_settings()
-        sandbox = settings.sandbox
-        base_url = self.base_url or (ensure_sandbox(settings.tickstock_home) if sandbox
-                                     else settings.polygon_base_url)
-        limiter = SharedRateLimiter(
-            redis.Redis.from_url(resolve_redis_url(self.redis_url)),
-            self.requests_per_minute or settings.requests_per_minute,
-        )
+        api_key = self.api_key or settings.polygon_api_key
+        sandbox = not api_key
+        if sandbox:
+            from tickstock_pipelines.sandbox import SANDBOX_API_KEY, ensure_sandbox
+
+            api_key = SANDBOX_API_KEY
+            base_url = self.base_url or os.environ.get("POLYGON_BASE_URL") or ensure_sandbox(
+                settings.tickstock_home)
+        else:
+            base_url = self.base_url or settings.polygon_base_url
+        redis_client = redis.Redis.from_url(resolve_redis_url(self.redis_url), socket_timeout=10,
+                                            socket_connect_timeout=10)
+        limiter = SharedRateLimiter(redis_client, self.requests_per_minute or settings.requests_per_minute,
+                                    key=self.budget_key, max_wait_seconds=self.max_wait_seconds)
         return PolygonClient(
-            api_key=SANDBOX_API_KEY if sandbox else str(settings.polygon_api_key),
-            base_url=base_url, limiter=limiter, sandbox=sandbox,
+            api_key=str(api_key), base_url=base_url, limiter=limiter, sandbox=sandbox,
             timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
+            backoff_seconds=self.backoff_seconds,
         )
