@@ -31,6 +31,8 @@ def _json(body: Any) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client session reuses its connection
+    disable_nagle_algorithm = True  # with keep-alive, Nagle + delayed ACK would add 40 ms per response
+    wbufsize = 1 << 16  # headers and body leave in one write (flushed after each request)
     server: _HttpServer
 
     def do_GET(self) -> None:  # http.server dispatches on these names
