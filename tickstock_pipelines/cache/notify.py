@@ -1,0 +1,121 @@
+"""Redis notifications for a committed rebuild (contract §8), sent only after the commit.
+
+If Redis is down the data stays committed: each message that could not be sent is kept in
+`missed_notifications` (nothing is lost) and returned, so the run's metadata shows it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis as redis_lib
+
+from tickstock_pipelines.cache.commit import CommitResult
+from tickstock_pipelines.notifications import record_missed
+from tickstock_pipelines.resources.database import DatabaseResource
+from tickstock_pipelines.resources.redis import RedisResource
+
+CACHE_CHANNEL = "cache_updates"
+UNIVERSE_CHANNEL = "universe_updates"
+ADMIN_CHANNEL = "admin_notifications"
+
+
+@dataclass
+class NotifyOutcome:
+    delivered: list[str] = field(default_factory=list)
+    missed: list[dict[str, str]] = field(default_factory=list)  # {"channel", "error"}
+
+    @property
+    def notified(self) -> bool:
+        return not self.missed
+
+
+def _timestamp(result: CommitResult) -> str:
+    return (result.committed_at or datetime.now(UTC)).isoformat()
+
+
+def cache_updates_message(result: CommitResult, run_id: str | None) -> dict[str, Any]:
+    return {
+        "event": "cache_rebuild_completed",
+        "mode": result.mode,
+        "environment": result.environment,
+        "timestamp": _timestamp(result),
+        "run_id": run_id,
+        "families": result.families,
+        "stats": {
+            "entries": {f: result.counts[f]["produced"] for f in result.families},
+            "total_entries": result.total("produced"),
+            "inserted": result.total("inserted"),
+            "updated": result.total("updated"),
+            "unchanged": result.total("unchanged"),
+            "deleted": result.total("deleted"),
+            "universes_changed": len(result.changes),
+        },
+    }
+
+
+def universe_updates_message(result: CommitResult, run_id: str | None) -> dict[str, Any]:
+    """One message per rebuild: per changed `type|name|key`, the tickers added and removed."""
+    return {
+        "event": "universe_membership_changed",
+        "mode": result.mode,
+        "environment": result.environment,
+        "timestamp": _timestamp(result),
+        "run_id": run_id,
+        "count": len(result.changes),
+        "universes": {
+            c.ident: {"status": c.status, "added": c.added, "removed": c.removed} for c in result.changes
+        },
+    }
+
+
+def admin_message(result: CommitResult, run_id: str | None) -> dict[str, Any]:
+    summary = (f"cache rebuild ({result.mode}, {result.environment}) committed {result.total('produced')} "
+               f"entries: {result.total('inserted')} new, {result.total('updated')} changed, "
+               f"{result.total('unchanged')} unchanged, {result.total('deleted')} deleted; "
+               f"{len(result.changes)} universes changed")
+    return {"event": "cache_rebuild_completed", "status": "success", "run_id": run_id,
+            "timestamp": _timestamp(result), "families": result.families, "summary": summary}
+
+
+def failure_message(error: str, *, mode: str, environment: str, families: list[str],
+                    run_id: str | None) -> dict[str, Any]:
+    return {"event": "cache_rebuild_failed", "status": "failure", "run_id": run_id, "mode": mode,
+            "environment": environment, "families": families, "timestamp": datetime.now(UTC).isoformat(),
+            "error": error[:500], "summary": "cache rebuild failed; the previous cache is intact"}
+
+
+def send(redis: RedisResource, database: DatabaseResource, messages: list[tuple[str, dict[str, Any]]],
+         *, run_id: str | None) -> NotifyOutcome:
+    """Publish in order on one connection; after the first failure the rest are recorded without retrying."""
+    outcome = NotifyOutcome()
+    client: redis_lib.Redis | None = None
+    error: str | None = None
+    for channel, payload in messages:
+        text = json.dumps(payload, default=str)
+        if error is None:
+            try:
+                client = client or redis.get_client()
+                client.publish(channel, text)
+                outcome.delivered.append(channel)
+                continue
+            except (redis_lib.RedisError, OSError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        record_missed(database, channel, text, error, run_id)
+        outcome.missed.append({"channel": channel, "error": error})
+    if client is not None:
+        client.close()
+    return outcome
+
+
+def notify_committed(redis: RedisResource, database: DatabaseResource, result: CommitResult,
+                     *, run_id: str | None) -> NotifyOutcome:
+    """cache_updates, then universe_updates, then admin_notifications."""
+    return send(redis, database, [
+        (CACHE_CHANNEL, cache_updates_message(result, run_id)),
+        (UNIVERSE_CHANNEL, universe_updates_message(result, run_id)),
+        (ADMIN_CHANNEL, admin_message(result, run_id)),
+    ], run_id=run_id)
