@@ -20,7 +20,6 @@ from tickstock_pipelines.sandbox.profiles import Profile
 
 # The financials snapshot is of 2026-08-22 (a Saturday): its prices are the closes of the 21st.
 REFERENCE_SESSION = date(2026, 8, 21)
-COLUMNS = ("o", "h", "l", "c", "vw", "v", "n")
 
 
 @dataclass(frozen=True)

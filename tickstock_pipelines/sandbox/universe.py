@@ -18,8 +18,6 @@ from tickstock_pipelines.sandbox import identifiers as ids
 from tickstock_pipelines.sandbox.profiles import Profile, etf_profile, stock_profile
 from tickstock_pipelines.sandbox.us_states import state_code
 
-LIST_FIELDS = ("ticker", "name", "market", "locale", "primary_exchange", "type", "active",
-               "currency_name", "cik", "composite_figi", "share_class_figi")
 # S&P 500 members listed on Nasdaq that are not in the Nasdaq-100 (the rest list on the NYSE).
 NASDAQ_LISTED = frozenset(
     "AKAM ALGN CINF CME COIN EBAY ENPH ERIE EVRG EXE EXPE FFIV FITB FOX FOXA GEN HAS HBAN HOLX HOOD INCY "
