@@ -1,55 +1,73 @@
-"""The Polygon client over real HTTP against a small Polygon-shaped server on 127.0.0.1."""
+"""The Polygon client's transport over real HTTP against a small Polygon-shaped server on 127.0.0.1:
+pagination, limits, retries, 404s, errors. Faults the sandbox injects are covered in
+test_polygon_client_sandbox.py; the budget and redaction have their own files."""
 
 from __future__ import annotations
 
 import json
-import logging
-import subprocess
-import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import redis
 
-from tickstock_pipelines.resources.polygon import PolygonClient, PolygonError, PolygonResponseError
-from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
+from tickstock_pipelines.resources.polygon import (
+    PolygonClient,
+    PolygonError,
+    PolygonHTTPError,
+    PolygonResponseError,
+    PolygonRetriesExhausted,
+)
+from tickstock_pipelines.resources.polygon import client as client_module
 
 CANARY = "CANARY-KEY-9f3b"
 MIDNIGHT_NY_2025_11_24 = 1763960400000  # 2025-11-24 00:00 America/New_York, in ms
+SAMPLES = Path(__file__).parent / "samples"
+Reply = tuple[int, Any, dict[str, str]]
 
 
 class FakePolygon:
-    """Routes by path; each route returns (status, body, headers). Records every request."""
+    """Routes by path; a route returns (status, body, headers), or sleeps first. Records every request."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, Callable[[dict], tuple[int, object, dict]]] = {}
-        self.requests: list[tuple[str, dict, str | None]] = []
+        self.routes: dict[str, Callable[[dict], Reply]] = {}
+        self.requests: list[dict[str, Any]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # http.server dispatches by this name
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                fake.requests.append((parts.path, query, self.headers.get("Authorization")))
-                status, body, headers = fake.routes[parts.path](query)
+                fake.requests.append({"path": parts.path, "query": query, "raw": self.path,
+                                      "auth": self.headers.get("Authorization"), "at": time.monotonic()})
+                route = fake.routes.get(parts.path)
+                status, body, headers = route(query) if route else (404, {"status": "NOT_FOUND"}, {})
                 payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out first
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def paths(self) -> list[str]:
+        return [r["path"] for r in self.requests]
 
 
 @pytest.fixture
@@ -57,128 +75,335 @@ def fake() -> Iterator[FakePolygon]:
     server = FakePolygon()
     yield server
     server.server.shutdown()
+    server.server.server_close()
 
 
-def _client(fake: FakePolygon, **kwargs) -> PolygonClient:
+def make_client(base_url: str, **kwargs: Any) -> PolygonClient:
     options = {"max_retries": 3, "backoff_seconds": 0.01, "timeout_seconds": 2.0} | kwargs
-    return PolygonClient(api_key=CANARY, base_url=fake.base_url, limiter=None, sandbox=False, **options)
+    return PolygonClient(api_key=CANARY, base_url=base_url, limiter=None, sandbox=False, **options)
 
 
-def _bar(t: int, o=10.0, h=11.0, lo=9.0, c=10.5, v=1000.0) -> dict:
+def bar(t: int, o: float = 10.0, h: float = 11.0, lo: float = 9.0, c: float = 10.5,
+        v: float = 1000.0) -> dict:
     return {"t": t, "o": o, "h": h, "l": lo, "c": c, "v": v, "vw": 10.2, "n": 12}
 
 
-def test_list_follows_absolute_next_url_and_copes_with_missing_results(fake: FakePolygon) -> None:
-    def tickers(query: dict) -> tuple[int, object, dict]:
+def sequence(*replies: Reply) -> Callable[[dict], Reply]:
+    """A route answering with each reply in turn, then the last one forever."""
+    answers = list(replies)
+    return lambda query: answers.pop(0) if len(answers) > 1 else answers[0]
+
+
+DETAILS_OK: Reply = (200, {"status": "OK", "results": {"ticker": "AAPL", "market_cap": 3.9e12}}, {})
+
+
+# -- pagination and parameters -----------------------------------------------------------------------
+def test_list_follows_absolute_next_url_without_apikey_and_copes_with_missing_results(
+        fake: FakePolygon) -> None:
+    def tickers(query: dict) -> Reply:
         if query.get("cursor") == "2":
-            return 200, {"status": "OK", "request_id": "b"}, {}  # last page: no results, no next_url
+            return 200, {"status": "OK", "request_id": "b", "count": 0}, {}  # last page: no results key
         if query.get("cursor") == "1":
-            return 200, {"status": "OK", "results": [{"ticker": "MSFT"}],
+            return 200, {"status": "OK", "results": [{"ticker": "MSFT"}, {"ticker": "NVDA"}],
                          "next_url": f"{fake.base_url}/v3/reference/tickers?cursor=2&apiKey={CANARY}"}, {}
-        return 200, {"status": "OK", "results": [{"ticker": "AAPL", "type": "CS"}],
+        return 200, {"status": "OK", "results": [{"ticker": "AAPL", "type": "CS", "active": True}],
                      "next_url": f"{fake.base_url}/v3/reference/tickers?cursor=1"}, {}
 
     fake.routes["/v3/reference/tickers"] = tickers
-    client = _client(fake)
-    assert [t.ticker for t in client.list_tickers(ticker_type="CS")] == ["AAPL", "MSFT"]
-    assert fake.requests[0][1]["limit"] == "1000" and fake.requests[0][1]["type"] == "CS"
-    assert all(auth == f"Bearer {CANARY}" for _, _, auth in fake.requests)
-    assert all("apiKey" not in query for _, query, _ in fake.requests)
-    assert client.calls["tickers"] == 3
+    client = make_client(fake.base_url)
+    assert [t.ticker for t in client.list_tickers(ticker_type="CS")] == ["AAPL", "MSFT", "NVDA"]
+    first, *rest = fake.requests
+    assert first["query"] == {"market": "stocks", "active": "true", "limit": "1000", "type": "CS"}
+    assert [r["query"] for r in rest] == [{"cursor": "1"}, {"cursor": "2"}]  # next_url carries the rest
+    assert all(r["auth"] == f"Bearer {CANARY}" for r in fake.requests)
+    assert all(CANARY not in r["raw"] and "apikey" not in r["raw"].lower() for r in fake.requests)
+    assert client.calls == {"tickers": 3}
 
 
-def test_aggregates_ask_50000_date_bars_by_new_york_session_and_reject_invalid(fake: FakePolygon) -> None:
-    fake.routes["/v2/aggs/ticker/AAPL/range/1/day/2025-11-24/2025-11-25"] = lambda q: (200, {
-        "ticker": "AAPL", "status": "OK", "resultsCount": 3,
-        "results": [_bar(MIDNIGHT_NY_2025_11_24), _bar(MIDNIGHT_NY_2025_11_24 + 86_400_000, h=8.0),
-                    _bar(MIDNIGHT_NY_2025_11_24 + 2 * 86_400_000, v=-1)]}, {})
-    [page] = list(_client(fake).aggregates("AAPL", "day", date(2025, 11, 24), date(2025, 11, 25)))
-    assert fake.requests[0][1]["limit"] == "50000"
+def test_omitted_results_on_the_only_page_is_empty(fake: FakePolygon) -> None:
+    fake.routes["/v2/aggs/ticker/NEWCO/range/1/day/2025-11-24/2025-11-25"] = lambda q: (
+        200, {"ticker": "NEWCO", "queryCount": 0, "resultsCount": 0, "adjusted": True, "status": "OK"}, {})
+    fake.routes["/v3/reference/splits"] = lambda q: (200, {"status": "OK", "request_id": "x"}, {})
+    client = make_client(fake.base_url)
+    pages = list(client.aggregates("NEWCO", "day", date(2025, 11, 24), date(2025, 11, 25)))
+    assert [(p.bars, p.rejected) for p in pages] == [([], [])]
+    assert list(client.splits(ticker="NEWCO")) == []
+
+
+def test_documented_sample_next_url_on_api_polygon_io_is_followed_on_our_own_host(fake: FakePolygon) -> None:
+    """The bearer key must go only to the configured host, whatever host a next_url names."""
+    sample = json.loads((SAMPLES / "aggs_day.json").read_text())
+    assert sample["next_url"].startswith("https://api.polygon.io/")
+    second_path = urlsplit(sample["next_url"]).path
+    fake.routes["/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-06"] = lambda q: (200, sample, {})
+    fake.routes[second_path] = lambda q: (200, {"ticker": "AAPL", "status": "OK", "resultsCount": 0}, {})
+    client = make_client(fake.base_url)
+    pages = list(client.aggregates("AAPL", "day", date(2005, 4, 1), date(2005, 4, 6)))
+    assert [len(p.bars) for p in pages] == [2, 0]
+    assert fake.paths()[1] == second_path
+    assert fake.requests[1]["query"] == {"cursor": "bGltaXQ9MiZzb3J0PWFzYw"}
+
+
+def test_limits_and_parameters_sent(fake: FakePolygon) -> None:
+    empty: Reply = (200, {"status": "OK", "results": []}, {})
+    aggs_path = "/v2/aggs/ticker/BRK.B/range/1/minute/2025-11-24/2025-11-25"
+    for path in (aggs_path, "/v3/reference/splits", "/v3/reference/tickers",
+                 "/v2/aggs/grouped/locale/us/market/stocks/2025-11-24"):
+        fake.routes[path] = lambda q: empty
+    client = make_client(fake.base_url)
+    list(client.aggregates("BRK.B", "minute", date(2025, 11, 24), date(2025, 11, 25), adjusted=False))
+    list(client.splits(ticker="AAPL", execution_date_gte=date(2020, 1, 1)))
+    list(client.list_tickers(market="stocks", ticker_type="ETF", active=False))
+    client.grouped_daily(date(2025, 11, 24))
+    queries = {r["path"]: r["query"] for r in fake.requests}
+    assert queries[aggs_path] == {"adjusted": "false", "sort": "asc", "limit": "50000"}
+    assert queries["/v3/reference/splits"] == {"limit": "1000", "ticker": "AAPL",
+                                               "execution_date.gte": "2020-01-01"}
+    assert queries["/v3/reference/tickers"] == {"market": "stocks", "active": "false", "limit": "1000",
+                                                "type": "ETF"}
+    assert queries["/v2/aggs/grouped/locale/us/market/stocks/2025-11-24"] == {"adjusted": "true"}
+    assert client.calls == {"aggs": 1, "splits": 1, "tickers": 1, "grouped_daily": 1}
+
+
+def test_aggregates_stream_one_page_at_a_time(fake: FakePolygon) -> None:
+    path = "/v2/aggs/ticker/AAPL/range/1/day/2025-11-24/2025-11-26"
+
+    def aggs(query: dict) -> Reply:
+        day = int(query.get("cursor", 0))
+        body: dict[str, Any] = {"status": "OK", "results": [bar(MIDNIGHT_NY_2025_11_24 + day * 86_400_000)]}
+        if day < 2:
+            body["next_url"] = f"{fake.base_url}{path}?cursor={day + 1}"
+        return 200, body, {}
+
+    fake.routes[path] = aggs
+    pages = make_client(fake.base_url).aggregates("AAPL", "day", date(2025, 11, 24), date(2025, 11, 26))
+    first = next(pages)
+    assert len(fake.requests) == 1  # page 2 is not fetched before page 1 is consumed
+    rest = list(pages)
+    assert [b.session_date for p in (first, *rest) for b in p.bars] == [
+        date(2025, 11, 24), date(2025, 11, 25), date(2025, 11, 26)]
+    assert len(fake.requests) == 3
+
+
+def test_aggregates_return_valid_bars_and_report_invalid_ones_by_ticker_and_date(fake: FakePolygon) -> None:
+    day = 86_400_000
+    fake.routes["/v2/aggs/ticker/AAPL/range/1/day/2025-11-24/2025-11-28"] = lambda q: (200, {
+        "ticker": "AAPL", "status": "OK", "results": [
+            bar(MIDNIGHT_NY_2025_11_24), bar(MIDNIGHT_NY_2025_11_24 + day, h=8.0),
+            bar(MIDNIGHT_NY_2025_11_24 + 2 * day, v=-1), bar(MIDNIGHT_NY_2025_11_24 + 3 * day, o=12.0),
+            bar(MIDNIGHT_NY_2025_11_24 + 4 * day, c=8.5)]}, {})
+    fake.routes["/v2/aggs/ticker/MSFT/range/1/day/2025-11-24/2025-11-28"] = lambda q: (
+        200, b'{"ticker":"MSFT","status":"OK","results":[{"t":1763960400000,"o":1,"h":2,"l":0.5,"c":NaN,'
+             b'"v":5}]}', {})
+    client = make_client(fake.base_url)
+    [page] = list(client.aggregates("AAPL", "day", date(2025, 11, 24), date(2025, 11, 28)))
     assert [b.session_date for b in page.bars] == [date(2025, 11, 24)]
-    assert [(r.ticker, r.date) for r in page.rejected] == [("AAPL", date(2025, 11, 25)),
-                                                          ("AAPL", date(2025, 11, 26))]
-    assert "high 8.0 < low 9.0" in page.rejected[0].reason and "negative volume" in page.rejected[1].reason
+    assert [(r.ticker, r.date) for r in page.rejected] == [
+        ("AAPL", date(2025, 11, 25)), ("AAPL", date(2025, 11, 26)), ("AAPL", date(2025, 11, 27)),
+        ("AAPL", date(2025, 11, 28))]
+    reasons = [r.reason for r in page.rejected]
+    assert "high 8.0 < low 9.0" in reasons[0] and "negative volume" in reasons[1]
+    assert "open 12.0 outside" in reasons[2] and "close 8.5 outside" in reasons[3]
+    [nan_page] = list(client.aggregates("MSFT", "day", date(2025, 11, 24), date(2025, 11, 28)))
+    assert nan_page.bars == [] and nan_page.rejected[0].ticker == "MSFT"
+    assert "NaN" in nan_page.rejected[0].reason and nan_page.rejected[0].date == date(2025, 11, 24)
 
 
+def test_grouped_daily_rejects_by_ticker(fake: FakePolygon) -> None:
+    fake.routes["/v2/aggs/grouped/locale/us/market/stocks/2025-11-24"] = lambda q: (200, {
+        "status": "OK", "resultsCount": 3, "results": [
+            {"T": "AAPL", **bar(MIDNIGHT_NY_2025_11_24)}, {"T": "BAD", **bar(MIDNIGHT_NY_2025_11_24, h=1)},
+            bar(MIDNIGHT_NY_2025_11_24)]}, {})
+    page = make_client(fake.base_url).grouped_daily(date(2025, 11, 24))
+    assert [(b.ticker, b.session_date) for b in page.bars] == [("AAPL", date(2025, 11, 24))]
+    assert [(r.ticker, r.date) for r in page.rejected] == [("BAD", date(2025, 11, 24)),
+                                                          ("?", date(2025, 11, 24))]
+    assert "ticker" in page.rejected[1].reason
+
+
+# -- 404 and other client errors -------------------------------------------------------------------
 def test_unknown_ticker_is_none_and_not_retried(fake: FakePolygon) -> None:
     fake.routes["/v3/reference/tickers/ZZZZ"] = lambda q: (
-        404, {"status": "NOT_FOUND", "message": "Ticker not found."}, {})
-    client = _client(fake)
+        404, {"status": "NOT_FOUND", "request_id": "r", "message": "Ticker not found."}, {})
+    client = make_client(fake.base_url)
     assert client.ticker_details("ZZZZ") is None
-    assert client.calls["ticker_details"] == 1
+    assert client.calls == {"ticker_details": 1} and len(fake.requests) == 1
 
 
-def test_429_with_retry_after_then_success(fake: FakePolygon) -> None:
-    answers = iter([(429, {"status": "ERROR"}, {"Retry-After": "0.05"}),
-                    (503, {"status": "ERROR"}, {}),
-                    (200, {"status": "OK", "results": {"ticker": "AAPL", "market_cap": 3.9e12}}, {})])
-    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: next(answers)
-    client = _client(fake)
+def test_404_on_a_list_endpoint_is_an_error_not_an_empty_list(fake: FakePolygon) -> None:
+    client = make_client(fake.base_url)  # no route: the fake answers 404
+    pattern = r"splits /v3/reference/splits\?limit=1000.* for AAPL: HTTP 404"
+    with pytest.raises(PolygonHTTPError, match=pattern):
+        list(client.splits(ticker="AAPL"))
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_other_client_errors_fail_at_once_naming_endpoint_and_ticker(fake: FakePolygon, status: int) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (
+        status, {"status": "ERROR", "request_id": "r", "error": "You are not entitled to this data."}, {})
+    client = make_client(fake.base_url)
+    with pytest.raises(PolygonHTTPError) as failure:
+        client.ticker_details("AAPL")
+    assert str(failure.value) == (f"ticker_details /v3/reference/tickers/AAPL for AAPL: HTTP {status}: "
+                                  "You are not entitled to this data.")
+    assert (failure.value.status, failure.value.endpoint, failure.value.ticker) == (status, "ticker_details",
+                                                                                    "AAPL")
+    assert client.calls == {"ticker_details": 1}
+
+
+# -- retries -----------------------------------------------------------------------------------------
+def test_429_honours_retry_after_seconds(fake: FakePolygon) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence(
+        (429, {"status": "ERROR", "error": "You've exceeded the maximum requests per minute"},
+         {"Retry-After": "1"}), DETAILS_OK)
+    client = make_client(fake.base_url, backoff_seconds=0.001)
     details = client.ticker_details("AAPL")
     assert details is not None and details.market_cap == 3.9e12
-    assert client.calls["ticker_details"] == 3  # retries count against the budget too
+    gap = fake.requests[1]["at"] - fake.requests[0]["at"]
+    assert 0.95 <= gap < 2.0, gap
+    assert client.calls == {"ticker_details": 2}  # the 429 counts as a request sent
 
 
-def test_retries_are_bounded_and_errors_are_redacted(fake: FakePolygon, caplog) -> None:
-    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (500, {"error": f"boom {CANARY}"}, {})
-    client = _client(fake, max_retries=2)
-    caplog.set_level(logging.DEBUG)
-    with pytest.raises(PolygonError) as failure:
+def test_429_without_retry_after_backs_off_exponentially_with_jitter(
+        fake: FakePolygon, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence(*[(429, {"status": "ERROR"}, {})] * 5, DETAILS_OK)
+    client = make_client(fake.base_url, max_retries=6, backoff_seconds=1.0, max_backoff_seconds=6.0)
+    assert client.ticker_details("AAPL") is not None
+    assert len(slept) == 5 and client.calls == {"ticker_details": 6}
+    for attempt, delay in enumerate(slept[:4]):
+        assert 0.5 * 2**attempt <= delay <= 1.5 * 2**attempt, slept
+    assert slept[4] == 6.0  # 16 × jitter ≥ 8, capped at max_backoff_seconds
+    assert len({round(d / 2**i, 6) for i, d in enumerate(slept[:4])}) > 1  # jitter: not a fixed schedule
+
+
+def test_retry_after_as_seconds_or_http_date() -> None:
+    assert client_module.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert client_module.retry_after_seconds("2.5") == 2.5
+    assert client_module.retry_after_seconds("soon") is None
+    assert client_module.retry_after_seconds(None) is None
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried(fake: FakePolygon, status: int) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence(
+        (status, b"<html><body>bad gateway</body></html>", {"Content-Type": "text/html"}), DETAILS_OK)
+    client = make_client(fake.base_url)
+    assert client.ticker_details("AAPL") is not None
+    assert client.calls == {"ticker_details": 2}
+
+
+def test_retries_are_bounded(fake: FakePolygon) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (500, {"status": "ERROR", "error": "boom"}, {})
+    client = make_client(fake.base_url, max_retries=2)
+    with pytest.raises(PolygonRetriesExhausted) as failure:
         client.ticker_details("AAPL")
-    assert client.calls["ticker_details"] == 3
-    assert "AAPL" in str(failure.value)
-    assert CANARY not in str(failure.value) and CANARY not in caplog.text and CANARY not in repr(client)
+    assert str(failure.value) == ("ticker_details /v3/reference/tickers/AAPL for AAPL: "
+                                  "HTTP 500 after 3 attempts")
+    assert client.calls == {"ticker_details": 3} and len(fake.requests) == 3
 
 
-def test_bad_request_fails_at_once_without_leaking(fake: FakePolygon) -> None:
-    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (403, {"error": f"key {CANARY} not allowed"}, {})
-    client = _client(fake)
-    with pytest.raises(PolygonError) as failure:
+def test_timeouts_are_retried_and_every_request_has_one(fake: FakePolygon) -> None:
+    replies = iter(["slow", "slow", "fast"])
+
+    def details(query: dict) -> Reply:
+        if next(replies) == "slow":
+            time.sleep(1.0)
+        return DETAILS_OK
+
+    fake.routes["/v3/reference/tickers/AAPL"] = details
+    client = make_client(fake.base_url, timeout_seconds=0.2)
+    started = time.monotonic()
+    assert client.ticker_details("AAPL") is not None
+    assert client.calls == {"ticker_details": 3} and time.monotonic() - started < 1.5
+
+
+def test_timeouts_are_bounded(fake: FakePolygon) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (time.sleep(0.6), DETAILS_OK)[1]
+    client = make_client(fake.base_url, timeout_seconds=0.15, max_retries=1)
+    with pytest.raises(PolygonRetriesExhausted, match="ReadTimeout after 2 attempts"):
         client.ticker_details("AAPL")
-    assert client.calls["ticker_details"] == 1 and CANARY not in str(failure.value)
-
-
-def test_malformed_bodies_fail_clearly_naming_the_ticker(fake: FakePolygon) -> None:
-    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (200, b'{"results": {"ticker": "AA', {})
-    fake.routes["/v3/reference/tickers/MSFT"] = lambda q: (200, {"results": {"ticker": 5, "active": "x"}}, {})
-    client = _client(fake)
-    with pytest.raises(PolygonResponseError, match="AAPL"):
-        client.ticker_details("AAPL")
-    with pytest.raises(PolygonResponseError, match="MSFT"):
-        client.ticker_details("MSFT")
 
 
 def test_connection_refused_is_retried_then_reported(fake: FakePolygon) -> None:
     fake.server.shutdown()
     fake.server.server_close()
-    client = _client(fake, max_retries=1)
-    with pytest.raises(PolygonError, match="ConnectionError after 2 attempts"):
+    client = make_client(fake.base_url, max_retries=2)
+    with pytest.raises(PolygonRetriesExhausted, match=r"for AAPL: ConnectionError after 3 attempts$"):
         client.ticker_details("AAPL")
+    assert client.calls == {"ticker_details": 3}
 
 
-_WORKER = """
-import sys, time, redis
-from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
-limiter = SharedRateLimiter(redis.Redis.from_url(sys.argv[1]), float(sys.argv[2]), key=sys.argv[3])
-for _ in range(4):
-    limiter.acquire()
-    print(time.time(), flush=True)
-"""
+def test_connection_refused_then_recovered(fake: FakePolygon) -> None:
+    """A server that comes back on the same port within the retries is reached."""
+    port = fake.server.server_address[1]
+    fake.server.shutdown()
+    fake.server.server_close()
+    revived: list[ThreadingHTTPServer] = []
+
+    def revive() -> None:
+        time.sleep(0.3)
+        handler = fake.server.RequestHandlerClass
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        revived.append(server)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: DETAILS_OK
+    threading.Thread(target=revive, daemon=True).start()
+    client = make_client(fake.base_url, max_retries=6, backoff_seconds=0.1)
+    try:
+        assert client.ticker_details("AAPL") is not None
+        assert client.calls["ticker_details"] >= 2
+    finally:
+        for server in revived:
+            server.shutdown()
+            server.server_close()
 
 
-def test_budget_holds_across_two_processes(redis_url: str) -> None:
-    """120/min means one request every 0.5 s for both processes together, not for each."""
-    key = "test:budget:two-processes"
-    redis.Redis.from_url(redis_url).delete(key)
-    workers = [subprocess.Popen([sys.executable, "-c", _WORKER, redis_url, "120", key],
-                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    stamps = sorted(float(line) for w in workers for line in w.communicate(timeout=30)[0].split())
-    assert len(stamps) == 8
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert min(gaps) >= 0.45, gaps
+# -- malformed bodies ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("body", "problem"), [
+    (b'{"results": {"ticker": "AA', "malformed JSON"),
+    (b"<html>maintenance</html>", "malformed JSON"),
+    (b'["not", "an", "object"]', "body is a list"),
+    (b'{"status": "OK"}', "no 'results' object"),
+    (b'{"results": {"ticker": 5, "active": "maybe", "list_date": "someday"}}', "malformed TickerDetails"),
+])
+def test_malformed_details_fail_clearly_naming_the_ticker(fake: FakePolygon, body: bytes,
+                                                          problem: str) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (200, body, {})
+    client = make_client(fake.base_url)
+    with pytest.raises(PolygonResponseError, match=problem) as failure:
+        client.ticker_details("AAPL")
+    assert "for AAPL" in str(failure.value) and failure.value.ticker == "AAPL"
+    assert client.calls == {"ticker_details": 1}  # a body Polygon sent in full is not retried
 
 
-def test_limiter_spaces_requests_in_one_process(redis_url: str) -> None:
-    limiter = SharedRateLimiter(redis.Redis.from_url(redis_url), 600, key="test:budget:one")
-    waited = [limiter.acquire() for _ in range(4)]
-    assert waited[0] < 0.1 and all(0.05 <= w <= 0.2 for w in waited[1:]), waited
+def test_malformed_aggregates_name_the_ticker_and_endpoint(fake: FakePolygon) -> None:
+    path = "/v2/aggs/ticker/TSLA/range/1/day/2025-11-24/2025-11-25"
+    fake.routes[path] = lambda q: (200, b'{"ticker":"TSLA","results":[{"t":1763960400000,"o":1', {})
+    with pytest.raises(PolygonResponseError, match=f"aggs {path}.* for TSLA: malformed JSON"):
+        list(make_client(fake.base_url).aggregates("TSLA", "day", date(2025, 11, 24), date(2025, 11, 25)))
+    fake.routes[path] = lambda q: (200, {"ticker": "TSLA", "results": {"o": 1}}, {})
+    with pytest.raises(PolygonResponseError, match="for TSLA: 'results' is a dict, not a list"):
+        list(make_client(fake.base_url).aggregates("TSLA", "day", date(2025, 11, 24), date(2025, 11, 25)))
+
+
+def test_malformed_list_item_names_its_ticker(fake: FakePolygon) -> None:
+    fake.routes["/v3/reference/splits"] = lambda q: (200, {"results": [
+        {"ticker": "AAPL", "execution_date": "2020-08-31", "split_from": 1, "split_to": 4},
+        {"ticker": "NVDA", "execution_date": "not a date", "split_from": 1, "split_to": 10}]}, {})
+    splits = make_client(fake.base_url).splits()
+    assert next(splits).split_to == 4
+    with pytest.raises(PolygonResponseError, match="malformed Split for NVDA: execution_date"):
+        next(splits)
+
+
+def test_client_is_a_context_manager_and_needs_a_key(fake: FakePolygon) -> None:
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: DETAILS_OK
+    with make_client(fake.base_url) as client:
+        assert client.ticker_details("AAPL") is not None
+    with pytest.raises(ValueError, match="API key"):
+        PolygonClient(api_key="", base_url=fake.base_url, limiter=None, sandbox=False)
+    assert isinstance(PolygonRetriesExhausted("x"), PolygonError)
