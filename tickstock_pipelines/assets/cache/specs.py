@@ -1,0 +1,34 @@
+"""The eight cache-entry families as asset specs: what the UI shows for each."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, AssetSpec
+
+GROUP = "cache_entries"
+OWNERS = ["team:cache"]
+UPSTREAM = AssetKey("etf_metadata")
+
+DESCRIPTIONS: dict[str, str] = {
+    "market_cap": "stock_universe|market_cap: mega, large, mid, small and micro cap stocks "
+                  "(lower bound inclusive: $200B, $10B, $2B, $300M).",
+    "sector_leaders": "stock_universe|sector_leaders|top_10_<sector>: the ten largest stocks of each sector "
+                      "present (never Unknown).",
+    "market_leaders": "stock_universe|market_leaders: top 10, 50, 100, 250 and 500 stocks by market cap.",
+    "themes": "Themes (AI, Biotech, EV, …) from the cache config, written as themes|<Display>|list and "
+              "stock_universe|themes|<key>.",
+    "industry": "stock_universe|industry: industry groups (banks, insurance, software, retail, …) matched on "
+                "SIC codes and industry names.",
+    "etf_universes": "etf_universe|<Category ETFs>: ETF categories as ticker arrays plus <key>_detailed "
+                     "objects, ordered by AUM then dollar volume.",
+    "complete": "Complete universes: top 1000 stocks and top 100 ETFs with full objects; all_stocks, "
+                "all_etfs and all_etps as ticker arrays.",
+    "stats": "stock_stats|universe|summary: totals, market cap, sectors and exchanges for the overview.",
+}
+
+FAMILY_SPECS: list[AssetSpec] = [
+    AssetSpec(
+        key=family, deps=[UPSTREAM], group_name=GROUP, kinds={"postgres"}, owners=OWNERS,
+        description=description,
+    )
+    for family, description in DESCRIPTIONS.items()
+]
