@@ -1,0 +1,107 @@
+"""The request budget is one budget for every process sharing a Redis, measured where it matters:
+the arrival times of requests at the (sandbox) server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from tickstock_pipelines.resources.polygon import BudgetWaitTimeout, PolygonClient, PolygonError
+from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
+from tickstock_pipelines.sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
+
+_WORKER = """
+import sys, time, redis
+from tickstock_pipelines.resources.polygon.client import PolygonClient
+from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
+redis_url, rpm, key, base_url, ticker, start_at = sys.argv[1:7]
+limiter = SharedRateLimiter(redis.Redis.from_url(redis_url), float(rpm), key=key)
+client = PolygonClient(api_key="sandbox", base_url=base_url, limiter=limiter, sandbox=True)
+time.sleep(max(0.0, float(start_at) - time.time()))  # both processes start competing at once
+for _ in range(4):
+    assert client.ticker_details(ticker) is not None
+print(dict(client.calls))
+"""
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(latency_ms=0)) as server:
+        yield server
+
+
+def _arrivals(server: SandboxServer) -> list[tuple[float, str]]:
+    return sorted((r["wall"], r["ticker"]) for r in server.stats()["requests"])
+
+
+def test_two_processes_share_one_budget(sandbox: SandboxServer, redis_url: str) -> None:
+    """60/min means one request a second for both processes together, not for each."""
+    key = "test:budget:two-processes"
+    redis.Redis.from_url(redis_url).delete(key)
+    start_at = time.time() + 2.5
+    args = [redis_url, "60", key, sandbox.base_url]
+    workers = [subprocess.Popen([sys.executable, "-c", _WORKER, *args, ticker, str(start_at)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for ticker in ("AAPL", "MSFT")]
+    outputs = [w.communicate(timeout=40) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert [out.strip() for out, _ in outputs] == ["{'ticker_details': 4}"] * 2
+    arrivals = _arrivals(sandbox)
+    assert len(arrivals) == 8
+    stamps = [t for t, _ in arrivals]
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) >= 0.9, gaps  # each process alone would send its 4 requests back to back
+    first_half = {ticker for _, ticker in arrivals[:4]}
+    assert first_half == {"AAPL", "MSFT"}, arrivals  # they competed: interleaved, not one after the other
+
+
+def test_retries_and_429s_are_spent_from_the_budget(sandbox: SandboxServer,
+                                                    redis_client: redis.Redis) -> None:
+    sandbox.inject("429", path="/v3/reference/tickers/AAPL", count=3)
+    limiter = SharedRateLimiter(redis_client, 300, key="test:budget:retries")  # one request every 0.2 s
+    client = PolygonClient(api_key=SANDBOX_API_KEY, base_url=sandbox.base_url, limiter=limiter, sandbox=True,
+                           max_retries=5, backoff_seconds=0.001)
+    assert client.ticker_details("AAPL") is not None
+    stamps = [t for t, _ in _arrivals(sandbox)]
+    assert len(stamps) == 4 and client.calls == {"ticker_details": 4}
+    assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) >= 0.18, stamps
+
+
+def test_requests_are_evenly_spaced_not_burst(redis_client: redis.Redis) -> None:
+    limiter = SharedRateLimiter(redis_client, 600, key="test:budget:spacing")  # 0.1 s apart
+    started = time.monotonic()
+    waited = [limiter.acquire() for _ in range(6)]
+    elapsed = time.monotonic() - started
+    assert waited[0] < 0.05 and all(0.05 <= w <= 0.15 for w in waited[1:]), waited
+    assert 0.45 <= elapsed < 1.0, elapsed  # a window limiter of 10/s would let all six through at once
+
+
+def test_max_wait_refuses_without_booking_a_slot(redis_client: redis.Redis) -> None:
+    key = "test:budget:max-wait"
+    limiter = SharedRateLimiter(redis_client, 2, key=key, max_wait_seconds=1.0)  # one request every 30 s
+    assert limiter.acquire() < 0.05
+    booked = redis_client.get(key)
+    started = time.monotonic()
+    for _ in range(2):
+        with pytest.raises(BudgetWaitTimeout, match="booked 30 s ahead, more than the 1 s allowed"):
+            limiter.acquire()
+    assert time.monotonic() - started < 0.5
+    assert redis_client.get(key) == booked  # refused requests do not push later ones back
+    patient = SharedRateLimiter(redis_client, 2, key=key, max_wait_seconds=60.0)
+    assert patient._script(keys=[key], args=[patient.interval, patient.max_wait_seconds])[0] == 1
+
+
+def test_unreachable_redis_is_a_clear_error(tmp_path) -> None:
+    limiter = SharedRateLimiter(redis.Redis.from_url(f"unix://{tmp_path}/no.sock"), 60, key="k")
+    with pytest.raises(PolygonError, match="shared Polygon request budget in Redis is unavailable"):
+        limiter.acquire()
+
+
+def test_rate_must_be_positive(redis_client: redis.Redis) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        SharedRateLimiter(redis_client, 0)
