@@ -301,7 +301,7 @@ def test_retries_are_bounded(fake: FakePolygon) -> None:
     with pytest.raises(PolygonRetriesExhausted) as failure:
         client.ticker_details("AAPL")
     assert str(failure.value) == ("ticker_details /v3/reference/tickers/AAPL for AAPL: "
-                                  "HTTP 500 after 3 attempts")
+                                  "HTTP 500 after 3 attempts (last answer: boom)")
     assert client.calls == {"ticker_details": 3} and len(fake.requests) == 3
 
 

@@ -245,7 +245,7 @@ class PolygonClient:
         """GET within the budget with bounded retries; None only for an allowed 404 (unknown ticker)."""
         url = strip_api_key(url)
         shown = self._redact(safe_url(url, params))
-        problem = "no attempt"
+        problem, last_said = "no attempt", ""
         for attempt in range(self._max_retries + 1):
             if self._limiter is not None:
                 waited = self._limiter.acquire()
@@ -257,7 +257,7 @@ class PolygonClient:
             try:
                 response = self._session.get(url, params=params or None, timeout=self._timeout)
             except TRANSIENT_ERRORS as exc:
-                problem = type(exc).__name__
+                problem, last_said = type(exc).__name__, ""
             except requests.RequestException as exc:
                 message = self._redact(f"{endpoint} {shown} for {what}: {type(exc).__name__}: {exc}")
                 raise PolygonError(message, endpoint=endpoint, ticker=what) from None
@@ -268,11 +268,11 @@ class PolygonClient:
                     return None
                 if 200 <= status < 300:
                     return self._json(response, endpoint, shown, what)
-                problem = f"HTTP {status}"
+                problem, excerpt = f"HTTP {status}", _excerpt(response)
                 if status not in RETRY_STATUSES:
-                    excerpt = _excerpt(response)
-                    detail = self._redact(f"{endpoint} {shown} for {what}: HTTP {status}: {excerpt}")
+                    detail = self._redact(f"{endpoint} {shown} for {what}: {problem}: {excerpt}")
                     raise PolygonHTTPError(detail, endpoint=endpoint, ticker=what, status=status)
+                last_said = excerpt
                 delay = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt == self._max_retries:
                 break
@@ -282,9 +282,9 @@ class PolygonClient:
             log.warning("%s %s for %s: %s; retry %d of %d in %.2fs", endpoint, shown, what, problem,
                         attempt + 1, self._max_retries, delay)
             time.sleep(delay)
-        raise PolygonRetriesExhausted(
-            self._redact(f"{endpoint} {shown} for {what}: {problem} after {self._max_retries + 1} attempts"),
-            endpoint=endpoint, ticker=what)
+        said = f" (last answer: {last_said})" if last_said else ""
+        message = f"{endpoint} {shown} for {what}: {problem} after {self._max_retries + 1} attempts{said}"
+        raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what)
 
     def _json(self, response: requests.Response, endpoint: str, shown: str, what: str) -> dict[str, Any]:
         try:
