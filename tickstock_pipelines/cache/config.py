@@ -211,17 +211,21 @@ def _locate(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, int] | N
         if step == "[key]":
             break
         child: yaml.Node | None = None
+        line: int | None = None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == str(step):
-                    # A bad dict key's path ends in "[key]": point at the key, not its value.
+                    # A bad dict key's path ends in "[key]": point at the key, not its value. A whole
+                    # mapping or list at fault is named by its key's line, where a reader looks first.
                     child = key if loc[i + 1 : i + 2] == ("[key]",) else value
+                    line = key.start_mark.line if isinstance(child, yaml.CollectionNode) else None
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
             child = node.value[step]
         if child is None:
             break
-        node, best, depth = child, child.start_mark.line + 1, depth + 1
+        node, depth = child, depth + 1
+        best = (child.start_mark.line if line is None else line) + 1
     return best, depth
 
 
