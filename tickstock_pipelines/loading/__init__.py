@@ -1,0 +1,1 @@
+"""Historical loading: requests, sessions, call planning and writes, without Dagster."""
