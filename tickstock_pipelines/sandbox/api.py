@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
+from tickstock_pipelines.market_calendar import end_of_day_ms, midnight_ms, sessions, to_ms
 from tickstock_pipelines.sandbox.bars import day_series, minute_rows
-from tickstock_pipelines.sandbox.calendar import end_of_day_ms, midnight_ms, sessions, to_ms
 from tickstock_pipelines.sandbox.splits import price_factors
 from tickstock_pipelines.sandbox.state import SandboxState
 from tickstock_pipelines.sandbox.universe import Security

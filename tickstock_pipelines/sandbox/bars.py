@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tickstock_pipelines.sandbox.calendar import sessions
+from tickstock_pipelines.market_calendar import sessions
 from tickstock_pipelines.sandbox.identifiers import seed
 from tickstock_pipelines.sandbox.profiles import Profile
 

@@ -1,4 +1,6 @@
-"""The real NYSE calendar (exchange_calendars "XNYS") as flat arrays the bar generators index into.
+"""The real NYSE calendar (exchange_calendars "XNYS", 2015–2030) as flat arrays.
+
+The sandbox generates bars on it and the loader plans sessions with it.
 
 The range is fixed (not "today ± 1 year") so a session's index, and therefore every generated bar,
 is the same in every process and on every day.
@@ -65,3 +67,20 @@ def sessions() -> Sessions:
     opens = cal.opens.dt.tz_convert(None).to_numpy().astype("datetime64[ms]").astype(np.int64)
     closes = cal.closes.dt.tz_convert(None).to_numpy().astype("datetime64[ms]").astype(np.int64)
     return Sessions(dates, day_ms, opens, closes)
+
+
+def last_completed_session(now: datetime | None = None) -> date:
+    """The latest session whose regular (or early) close is past: bars end there (contract §9)."""
+    calendar = sessions()
+    done = calendar.completed_until(to_ms(now or datetime.now(UTC)))
+    if done == 0:
+        raise ValueError(f"no NYSE session has closed by {now} (calendar starts {FIRST_SESSION})")
+    return calendar.date(done - 1)
+
+
+def sessions_between(start: date, end: date) -> np.ndarray:
+    """Session dates from `start` to `end` inclusive, as datetime64[D] (empty when start > end)."""
+    dates = sessions().dates
+    lo = np.searchsorted(dates, np.datetime64(start, "D"), side="left")
+    hi = np.searchsorted(dates, np.datetime64(end, "D"), side="right")
+    return dates[lo:hi]
