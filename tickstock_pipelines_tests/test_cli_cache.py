@@ -1,0 +1,204 @@
+"""`tickstock cache rebuild` and `tickstock cache report` as users run them: real subprocesses against the
+test's embedded PostgreSQL and Redis, exit status, stdout, one-line errors, and what reached the database."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tickstock_pipelines_tests.cache_fixtures import (
+    add_entry,
+    cache_values,
+    execute,
+    insert,
+    raw_rows,
+    sample_universe,
+)
+
+FAMILY_TYPES = ("stock_universe", "etf_universe", "themes", "stock_stats")
+
+
+def _tickstock(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def _said(stderr: str) -> list[str]:
+    """What tickstock itself printed on stderr (the run's Dagster event log goes there too)."""
+    return [line for line in stderr.splitlines() if line.startswith("tickstock:")]
+
+
+@pytest.fixture(scope="module")
+def cache_cli() -> None:
+    """`cache` must be a registered command (tickstock_pipelines/cli/__init__.py lists the modules)."""
+    result = subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", "cache", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        pytest.skip("`tickstock cache` is not registered in tickstock_pipelines.cli._COMMAND_MODULES yet")
+
+
+@pytest.fixture(scope="module")
+def code_location(cache_cli: None) -> None:
+    """`cache rebuild` resolves cache_rebuild_job from tickstock_pipelines.definitions."""
+    try:
+        importlib.import_module("tickstock_pipelines.definitions")
+    except ImportError as exc:
+        pytest.skip(f"tickstock_pipelines.definitions is not importable yet ({exc})")
+
+
+@pytest.fixture
+def env(database_uri: str, redis_url: str) -> dict[str, str]:
+    """The test's database and Redis; TICKSTOCK_HOME is the session's (conftest), DAGSTER_HOME generated."""
+    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url}
+    for name in ("DAGSTER_HOME", "TICKSTOCK_CACHE_CONFIG"):
+        environment.pop(name, None)
+    return environment
+
+
+@pytest.fixture
+def loaded(database_uri: str) -> str:
+    insert(database_uri, sample_universe())
+    execute(database_uri, "UPDATE symbols SET last_updated = now() - interval '1 day'")  # fresh, not stale
+    add_entry(database_uri, "app_settings", "ui", "theme", '{"dark": true}')
+    return database_uri
+
+
+def _family_rows(uri: str) -> dict[tuple[str, str, str], object]:
+    return {k: v for k, v in cache_values(uri).items() if k[0] in FAMILY_TYPES}
+
+
+def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
+        code_location: None, env: dict[str, str], loaded: str) -> None:
+    result = _tickstock(env, "cache", "rebuild")
+    assert result.returncode == 0, result.stderr
+    assert _said(result.stderr) == []  # Redis up: no warning
+    (line,) = result.stdout.splitlines()
+    produced = len(_family_rows(loaded))
+    assert line.startswith(f"tickstock: cache rebuild (replace, DEFAULT) committed {produced} entries for "
+                           f"8 families: {produced} new, 0 changed, 0 unchanged, 0 deleted;")
+    values = cache_values(loaded)
+    assert values[("stock_universe", "market_cap", "mega_cap")]["count"] == 3
+    assert values[("app_settings", "ui", "theme")] == {"dark": True}
+    assert execute(loaded, "SELECT count(*) FROM missed_notifications")[0][0] == 0
+    run_id = line.rsplit("(run ", 1)[1].rstrip(")")
+    assert execute(loaded, "SELECT status FROM runs WHERE run_id = :r", {"r": run_id})[0][0] == "SUCCESS"
+
+    add_entry(loaded, "stock_universe", "custom", "mine", '["AAPL"]')
+    execute(loaded, "UPDATE symbols SET market_cap = 250e9 WHERE symbol = 'JPM'")
+    result = _tickstock(env, "cache", "rebuild", "--no-delete", "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("tickstock: cache rebuild (append, DEFAULT) committed")
+    assert "0 deleted" in result.stdout.splitlines()[0]
+    market_cap = next(x for x in result.stdout.splitlines() if x.strip().startswith("market_cap"))
+    assert "5 entries" in market_cap and "~2 changed" in market_cap and "(+1/-1 tickers)" in market_cap
+    assert "mega_cap 4, large_cap 1, mid_cap 3, small_cap 1, micro_cap 1" in result.stdout
+    assert cache_values(loaded)[("stock_universe", "custom", "mine")] == ["AAPL"]
+
+    before = _family_rows(loaded)
+    result = _tickstock(env, "cache", "rebuild")  # replace: the custom universe goes, nothing else moves
+    assert result.returncode == 0, result.stderr
+    after = _family_rows(loaded)
+    assert set(before) - set(after) == {("stock_universe", "custom", "mine")}
+    assert {k: v for k, v in before.items() if k in after} == after
+    assert cache_values(loaded)[("app_settings", "ui", "theme")] == {"dark": True}
+
+
+def test_rebuild_with_redis_down_exits_zero_warns_and_records(code_location: None, env: dict[str, str],
+                                                              loaded: str, tmp_path: Path) -> None:
+    env = {**env, "REDIS_URL": f"unix://{tmp_path}/no-redis.sock"}
+    result = _tickstock(env, "cache", "rebuild")
+    assert result.returncode == 0, result.stderr
+    (warning,) = _said(result.stderr)
+    assert warning.startswith("tickstock: warning: Redis unavailable, 3 notifications recorded in "
+                              "missed_notifications; the cache is committed")
+    assert cache_values(loaded)[("stock_universe", "market_cap", "mega_cap")]["count"] == 3
+    channels = [r.channel for r in execute(loaded, "SELECT channel FROM missed_notifications ORDER BY id")]
+    assert channels == ["cache_updates", "universe_updates", "admin_notifications"]
+
+
+def test_bad_config_file_exits_non_zero_with_one_line_and_writes_nothing(
+        cache_cli: None, env: dict[str, str], loaded: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("themes:\n  ai:\n    display_name: AI\n    tickers: [NVDA, 'no good']\n")
+    before = raw_rows(loaded)
+    for args in (("cache", "rebuild", "--config", str(bad)), ("cache", "report", "--config", str(bad))):
+        result = _tickstock(env, *args)
+        assert result.returncode == 2 and result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"tickstock: error: {bad} line 4: themes.ai.tickers[1]"), line
+    # Through the environment variable too, and before any run exists.
+    result = _tickstock({**env, "TICKSTOCK_CACHE_CONFIG": str(bad)}, "cache", "rebuild")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "line 4" in result.stderr
+    assert raw_rows(loaded) == before
+    assert execute(loaded, "SELECT to_regclass('runs') IS NULL")[0][0]  # not even a Dagster run
+    assert execute(loaded, "SELECT count(*) FROM missed_notifications")[0][0] == 0
+
+
+def test_report_text_and_json_agree_with_the_database(code_location: None, env: dict[str, str],
+                                                      loaded: str) -> None:
+    assert _tickstock(env, "cache", "rebuild").returncode == 0
+    total = execute(loaded, "SELECT count(*) FROM cache_entries WHERE environment = 'DEFAULT'")[0][0]
+
+    result = _tickstock(env, "cache", "report", "--json", "--symbols", "aapl,NOPE")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["totals"]["entries"] == total
+    assert report["totals"]["by_type"]["app_settings"] == 1
+    assert report["symbols"]["active_stocks"] == 12 and report["symbols"]["stocks_with_market_cap"] == 10
+    assert report["symbols"]["complete_lists_match"] is True
+    assert report["quality"]["market_cap_buckets_consistent"] is True
+    assert report["quality"]["families_missing"] == [] and report["quality"]["protected_rows"] == 1
+    assert report["freshness"]["cache_current"] is True
+    assert {r["code"] for r in report["recommendations"]} == {
+        "coverage_below_goal", "missing_market_caps", "unknown_sectors", "theme_tickers_not_loaded",
+        "empty_universes"}  # each true of the sample; symbols_stale, cache_behind_symbols are not
+    detail = report["symbol_detail"]
+    assert detail["NOPE"] == {"in_symbols": False, "type": None, "active": None, "market_cap": None,
+                              "sector": None, "industry": None, "universes": []}
+    assert "stock_universe|market_cap|mega_cap" in detail["AAPL"]["universes"]
+    mega = next(e for e in report["entries"] if e["key"] == "mega_cap")
+    assert mega["count"] == 3
+
+    text = _tickstock(env, "cache", "report")
+    assert text.returncode == 0, text.stderr
+    assert f"Entries: {total}  " in text.stdout
+    assert "  stock_universe|market_cap|mega_cap: 3" in text.stdout
+    assert "market-cap buckets consistent: yes" in text.stdout
+    assert "coverage 83.3% (10/12 active stocks in a category; goal 90%)" in text.stdout
+    assert "2 active stocks have no market cap" in text.stdout
+    assert "none: the cache looks right" not in text.stdout
+
+    # Symbols change after the rebuild: the report says the cache is behind, and only then.
+    execute(loaded, "UPDATE symbols SET market_cap = 1e6, last_updated = now() WHERE symbol = 'AAPL'")
+    report = json.loads(_tickstock(env, "cache", "report", "--json").stdout)
+    codes = {r["code"] for r in report["recommendations"]}
+    assert {"cache_behind_symbols", "buckets_inconsistent"} <= codes and "symbols_stale" not in codes
+    assert report["quality"]["market_cap_buckets_consistent"] is False
+    execute(loaded, "UPDATE symbols SET last_updated = now() - interval '30 days'")
+    report = json.loads(_tickstock(env, "cache", "report", "--json").stdout)
+    assert "symbols_stale" in {r["code"] for r in report["recommendations"]}
+    assert report["freshness"]["symbols_age_days"] == pytest.approx(30, abs=0.1)
+
+
+def test_report_on_an_empty_database_recommends_loading_and_rebuilding(cache_cli: None, env: dict[str, str],
+                                                                       database_uri: str) -> None:
+    result = _tickstock(env, "cache", "report", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["totals"]["entries"] == 0
+    assert [r["code"] for r in report["recommendations"]][:2] == ["no_symbols", "no_cache"]
+    text = _tickstock(env, "cache", "report").stdout
+    assert "symbols is empty: load symbols first" in text and "run `tickstock cache rebuild`" in text
+
+
+def test_report_refuses_a_malformed_ticker_in_one_line(cache_cli: None, env: dict[str, str]) -> None:
+    result = _tickstock(env, "cache", "report", "--symbols", "AAPL,BAD;DROP")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "tickstock: error: malformed ticker 'BAD;DROP': 1-10 characters of A-Z, 0-9 and '.'"]
