@@ -1,0 +1,143 @@
+"""What history each symbol should have and what was already asked for: the database is the loader's state.
+
+`coverage_targets` holds, per symbol and timespan, the earliest start any load request asked for
+(`start_date`) and the window already requested from the API (`loaded_start`..`loaded_end`). A run asks
+only for the sessions outside that window, so re-running a load costs no call and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import sqlalchemy as sa
+
+from tickstock_pipelines.market_calendar import sessions_between
+
+Timespan = Literal["day", "minute"]
+DEFAULT_HISTORY_DAYS = 365  # a symbol added without a request (UI, sensor) gets a year of history
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """One validated request: the symbols and the history wanted (recorded before anything is fetched)."""
+
+    symbols: tuple[str, ...]
+    start: date
+    timespan: Timespan = "day"
+    priority: str = "normal"
+    source: str = "symbols"  # universe | symbols | csv | schedule | ui
+    universe: str | None = None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of missing sessions for one symbol, first..last inclusive (both are sessions)."""
+
+    symbol: str
+    first: date
+    last: date
+
+
+def record_request(conn: sa.Connection, request: LoadRequest, run_id: str | None) -> int:
+    """Store the request and raise each symbol's target to the earliest start anyone asked for."""
+    request_id = conn.execute(
+        sa.text(
+            "INSERT INTO load_requests (source, universe, symbols, timespan, start_date, priority, run_id) "
+            "VALUES (:source, :universe, :symbols, :timespan, :start, :priority, :run_id) RETURNING id"
+        ),
+        {"source": request.source, "universe": request.universe, "symbols": list(request.symbols),
+         "timespan": request.timespan, "start": request.start, "priority": request.priority,
+         "run_id": run_id},
+    ).scalar_one()
+    set_targets(conn, request.symbols, request.timespan, request.start)
+    return int(request_id)
+
+
+def set_targets(conn: sa.Connection, symbols: Iterable[str], timespan: Timespan, start: date) -> None:
+    """Targets only ever widen: a shorter request never drops history another request wanted."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO coverage_targets (symbol, timespan, start_date) "
+            "SELECT s, :timespan, :start FROM unnest(CAST(:symbols AS text[])) AS s "
+            "ON CONFLICT (symbol, timespan) DO UPDATE "
+            "SET start_date = LEAST(coverage_targets.start_date, EXCLUDED.start_date), updated_at = now() "
+            "WHERE EXCLUDED.start_date < coverage_targets.start_date"
+        ),
+        {"symbols": sorted(set(symbols)), "timespan": timespan, "start": start},
+    )
+
+
+def drop_targets(conn: sa.Connection, symbols: Sequence[str]) -> None:
+    """Unknown tickers keep no target: nothing later would ever be able to load them."""
+    conn.execute(sa.text("DELETE FROM coverage_targets WHERE symbol = ANY(:symbols)"),
+                 {"symbols": list(symbols)})
+
+
+def missing_gaps(conn: sa.Connection, symbols: Sequence[str], timespan: Timespan, end: date,
+                 default_start: date | None = None) -> list[Gap]:
+    """Session ranges to fetch per symbol: the target window minus the window already requested.
+
+    Symbols without a target get `default_start` (DEFAULT_HISTORY_DAYS before `end` when None); only
+    active symbols are loaded, from their list date at the earliest.
+    """
+    default_start = default_start or end - timedelta(days=DEFAULT_HISTORY_DAYS - 1)
+    rows = conn.execute(
+        sa.text(
+            "SELECT s.symbol, GREATEST(COALESCE(c.start_date, :default_start), COALESCE(s.list_date, "
+            "       DATE '1900-01-01')) AS start_date, c.loaded_start, c.loaded_end "
+            "  FROM symbols s LEFT JOIN coverage_targets c ON c.symbol = s.symbol AND c.timespan = :timespan "
+            " WHERE s.symbol = ANY(:symbols) AND s.active ORDER BY s.symbol"
+        ),
+        {"symbols": list(symbols), "timespan": timespan, "default_start": default_start},
+    ).all()
+    gaps: list[Gap] = []
+    for symbol, start, loaded_start, loaded_end in rows:
+        if loaded_start is None or loaded_end is None or loaded_end < start or loaded_start > end:
+            windows = [(start, end)]
+        else:
+            windows = [(start, loaded_start - timedelta(days=1)), (loaded_end + timedelta(days=1), end)]
+        for first, last in windows:
+            days = sessions_between(first, last)
+            if len(days):
+                gaps.append(Gap(symbol, days[0].astype(object), days[-1].astype(object)))
+    return gaps
+
+
+def mark_loaded(conn: sa.Connection, gaps: Iterable[Gap], timespan: Timespan) -> None:
+    """Widen each symbol's requested window by the gaps just fetched (same transaction as their bars)."""
+    spans: dict[str, tuple[date, date]] = {}
+    for gap in gaps:
+        lo, hi = spans.get(gap.symbol, (gap.first, gap.last))
+        spans[gap.symbol] = (min(lo, gap.first), max(hi, gap.last))
+    if not spans:
+        return
+    conn.execute(
+        sa.text(
+            "INSERT INTO coverage_targets AS c "
+            "       (symbol, timespan, start_date, loaded_start, loaded_end, fetched_at) "
+            "SELECT u.symbol, :timespan, u.lo, u.lo, u.hi, now() "
+            "  FROM unnest(CAST(:symbols AS text[]), CAST(:los AS date[]), CAST(:his AS date[])) "
+            "       AS u(symbol, lo, hi) "
+            "ON CONFLICT (symbol, timespan) DO UPDATE SET "
+            "  loaded_start = LEAST(COALESCE(c.loaded_start, EXCLUDED.loaded_start), EXCLUDED.loaded_start), "
+            "  loaded_end = GREATEST(COALESCE(c.loaded_end, EXCLUDED.loaded_end), EXCLUDED.loaded_end), "
+            "  start_date = LEAST(c.start_date, EXCLUDED.start_date), "
+            # the oldest part of the window sets fetched_at: a split after it makes the window stale
+            "  fetched_at = CASE WHEN c.loaded_start IS NULL THEN now() ELSE c.fetched_at END, "
+            "  updated_at = now()"
+        ),
+        {"timespan": timespan, "symbols": list(spans), "los": [v[0] for v in spans.values()],
+         "his": [v[1] for v in spans.values()]},
+    )
+
+
+def forget_loaded(conn: sa.Connection, symbols: Sequence[str], timespan: Timespan = "day") -> None:
+    """After a split the stored (adjusted) history is stale: the next run fetches the whole window again."""
+    conn.execute(
+        sa.text("UPDATE coverage_targets SET loaded_start = NULL, loaded_end = NULL, updated_at = now() "
+                "WHERE symbol = ANY(:symbols) AND timespan = :timespan"),
+        {"symbols": list(symbols), "timespan": timespan},
+    )

@@ -1,0 +1,83 @@
+"""Carry out a daily call plan: grouped daily per session and aggregates per gap, written as they come.
+
+Each aggregates gap is written with its coverage in one transaction. Grouped sessions are written in
+batches; their coverage is marked only once every planned session has arrived, so a run that dies in
+the middle is simply fetched again (the upsert makes that harmless).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from tickstock_pipelines.loading.bars_store import WriteCounts, daily_rows, upsert_bars
+from tickstock_pipelines.loading.coverage import Gap, mark_loaded
+from tickstock_pipelines.loading.planner import CallPlan
+from tickstock_pipelines.loading.progress import Progress
+from tickstock_pipelines.resources.polygon import InvalidBar, PolygonClient
+
+GROUPED_BATCH_SESSIONS = 20
+
+
+@dataclass
+class DailyOutcome:
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    rejected: list[InvalidBar] = field(default_factory=list)
+    symbols_written: set[str] = field(default_factory=set)
+    first: date | None = None
+    last: date | None = None
+
+    def saw(self, gap: Gap) -> None:
+        self.first = min(self.first or gap.first, gap.first)
+        self.last = max(self.last or gap.last, gap.last)
+
+
+def load_daily(engine: sa.Engine, client: PolygonClient, plan: CallPlan,
+               log: Callable[[str], None]) -> DailyOutcome:
+    outcome = DailyOutcome()
+    progress = Progress("ohlcv_daily calls", plan.calls, log)
+    done = 0
+    for gap in plan.aggregates:
+        rows = []
+        for page in client.aggregates(gap.symbol, "day", gap.first, gap.last):
+            rows.extend(daily_rows(gap.symbol, page.bars))
+            outcome.rejected.extend(page.rejected)
+        with engine.begin() as conn:
+            outcome.counts.add(upsert_bars(conn, "day", rows))
+            mark_loaded(conn, [gap], "day")
+        if rows:
+            outcome.symbols_written.add(gap.symbol)
+        outcome.saw(gap)
+        done += 1
+        progress(done)
+
+    wanted: dict[date, set[str]] = defaultdict(set)
+    for gap in (*plan.covered_by_grouped, *plan.aggregates):
+        outcome.saw(gap)
+    planned = plan.grouped_sessions  # sorted
+    for gap in plan.covered_by_grouped:
+        for session in planned[bisect_left(planned, gap.first):bisect_right(planned, gap.last)]:
+            wanted[session].add(gap.symbol)
+    batch: list[tuple[object, ...]] = []
+    for i, session in enumerate(plan.grouped_sessions, start=1):
+        page = client.grouped_daily(session)
+        symbols = wanted.get(session, set())
+        for bar in page.bars:
+            if bar.ticker in symbols:
+                batch.extend(daily_rows(bar.ticker, [bar]))
+                outcome.symbols_written.add(bar.ticker)
+        outcome.rejected.extend(r for r in page.rejected if r.ticker in symbols)
+        if i % GROUPED_BATCH_SESSIONS == 0 or i == len(plan.grouped_sessions):
+            with engine.begin() as conn:
+                outcome.counts.add(upsert_bars(conn, "day", batch))
+                if i == len(plan.grouped_sessions):
+                    mark_loaded(conn, plan.covered_by_grouped, "day")
+            batch = []
+        done += 1
+        progress(done)
+    return outcome

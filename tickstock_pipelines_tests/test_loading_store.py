@@ -1,0 +1,109 @@
+"""COPY + upsert on real PostgreSQL, and the coverage windows that make re-runs free."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tickstock_pipelines.loading.bars_store import daily_rows, minute_rows, upsert_bars
+from tickstock_pipelines.loading.coverage import (
+    Gap,
+    LoadRequest,
+    mark_loaded,
+    missing_gaps,
+    record_request,
+)
+from tickstock_pipelines.market_calendar import sessions_between
+from tickstock_pipelines.resources.polygon import Bar
+
+NY_MIDNIGHT_UTC_MS = 5 * 3600 * 1000  # EST offset: Polygon stamps day bars at midnight New York
+
+
+def _day_bar(day: date, close: float = 10.0) -> Bar:
+    stamp = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=5)
+    return Bar(timestamp=stamp, open=10, high=11, low=9, close=close, volume=1000, vwap=10.2, transactions=7)
+
+
+@pytest.fixture
+def engine(database_uri: str) -> sa.Engine:
+    engine = sa.create_engine(database_uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO symbols (symbol, name, type) VALUES ('AAA', 'A Corp', 'CS'), "
+                             "('BBB', 'B Corp', 'CS')"))
+    return engine
+
+
+def test_upsert_inserts_then_changes_nothing_then_updates_only_what_changed(engine: sa.Engine) -> None:
+    days = [date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 6)]
+    with engine.begin() as conn:
+        first = upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(d) for d in days]))
+    with engine.begin() as conn:
+        again = upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(d) for d in days]))
+    with engine.begin() as conn:
+        changed = upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(days[0], close=10.5)]
+                                                     + [_day_bar(d) for d in days[1:]]))
+    assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 2)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT date, close FROM ohlcv_daily ORDER BY date")).all()
+    assert rows == [(days[0], 10.5), (days[1], 10.0), (days[2], 10.0)]
+
+
+def test_day_bars_are_stored_under_their_new_york_session_date(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(date(2025, 3, 10))]))  # EDT since 9 March
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT date FROM ohlcv_daily")).scalar_one() == date(2025, 3, 10)
+
+
+def test_minute_bars_keep_their_instant_and_duplicates_collapse(engine: sa.Engine) -> None:
+    stamp = datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
+    bar = Bar(timestamp=stamp, open=1, high=2, low=1, close=2, volume=5)
+    with engine.begin() as conn:
+        counts = upsert_bars(conn, "minute", minute_rows("AAA", [bar, bar]))
+    assert counts.inserted == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.text('SELECT "timestamp" FROM ohlcv_minute')).scalar_one() == stamp
+
+
+def test_a_failed_transaction_leaves_no_bar(engine: sa.Engine) -> None:
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(date(2025, 1, 2))]))
+        raise RuntimeError("crash after the upsert, before the commit")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily")).scalar_one() == 0
+
+
+def test_coverage_targets_widen_and_gaps_are_only_what_was_never_asked_for(engine: sa.Engine) -> None:
+    end = date(2025, 6, 30)
+    with engine.begin() as conn:
+        record_request(conn, LoadRequest(("AAA",), date(2025, 1, 1)), run_id="r1")
+        record_request(conn, LoadRequest(("AAA", "BBB"), date(2025, 4, 1)), run_id="r2")  # shorter: no effect
+        gaps = missing_gaps(conn, ["AAA", "BBB"], "day", end)
+    sessions = sessions_between(date(2025, 1, 1), end)
+    assert [(g.symbol, g.first) for g in gaps] == [("AAA", sessions[0].astype(object)),
+                                                   ("BBB", sessions_between(date(2025, 4, 1), end)[0]
+                                                    .astype(object))]
+    with engine.begin() as conn:
+        mark_loaded(conn, gaps, "day")
+        assert missing_gaps(conn, ["AAA", "BBB"], "day", end) == []
+        # a week later only the new sessions are missing, and a longer request adds the older ones
+        record_request(conn, LoadRequest(("AAA",), date(2024, 12, 1)), run_id="r3")
+        later = missing_gaps(conn, ["AAA", "BBB"], "day", date(2025, 7, 8))
+    assert [(g.symbol, g.first, g.last) for g in later] == [
+        ("AAA", date(2024, 12, 2), date(2024, 12, 31)),
+        ("AAA", date(2025, 7, 1), date(2025, 7, 8)),
+        ("BBB", date(2025, 7, 1), date(2025, 7, 8)),
+    ]
+
+
+def test_gaps_start_at_the_list_date_and_skip_inactive_symbols(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE symbols SET list_date = '2025-05-01' WHERE symbol = 'AAA'; "
+                             "UPDATE symbols SET active = false WHERE symbol = 'BBB'"))
+        record_request(conn, LoadRequest(("AAA", "BBB"), date(2025, 1, 1)), run_id=None)
+        gaps = missing_gaps(conn, ["AAA", "BBB"], "day", date(2025, 6, 30))
+    assert gaps == [Gap("AAA", date(2025, 5, 1), date(2025, 6, 30))]
