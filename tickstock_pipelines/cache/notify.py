@@ -1,36 +1,31 @@
-"""Redis notifications for a committed rebuild (contract §8), sent only after the commit.
+"""The cache rebuild's notification payloads (contract §8), sent only after the commit.
 
-If Redis is down the data stays committed: each message that could not be sent is kept in
-`missed_notifications` (nothing is lost) and returned, so the run's metadata shows it.
+Sending and the Redis-down fallback live in `tickstock_pipelines.notifications`: every message that could
+not be sent is kept in `missed_notifications` (nothing is lost) and returned, so the run's metadata shows it.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import redis as redis_lib
-
 from tickstock_pipelines.cache.commit import CommitResult
-from tickstock_pipelines.notifications import record_missed
+from tickstock_pipelines.notifications import (
+    ADMIN_CHANNEL,
+    CACHE_CHANNEL,
+    UNIVERSE_CHANNEL,
+    Delivery,
+    publish_all,
+)
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
 
-CACHE_CHANNEL = "cache_updates"
-UNIVERSE_CHANNEL = "universe_updates"
-ADMIN_CHANNEL = "admin_notifications"
+# The names the cache assets use for the shared delivery code.
+NotifyOutcome = Delivery
+send = publish_all
 
-
-@dataclass
-class NotifyOutcome:
-    delivered: list[str] = field(default_factory=list)
-    missed: list[dict[str, str]] = field(default_factory=list)  # {"channel", "error"}
-
-    @property
-    def notified(self) -> bool:
-        return not self.missed
+__all__ = ["ADMIN_CHANNEL", "CACHE_CHANNEL", "UNIVERSE_CHANNEL", "NotifyOutcome", "admin_message",
+           "cache_updates_message", "failure_message", "notify_committed", "send", "universe_updates_message"]
 
 
 def _timestamp(result: CommitResult) -> str:
@@ -88,33 +83,10 @@ def failure_message(error: str, *, mode: str, environment: str, families: list[s
             "error": error[:500], "summary": "cache rebuild failed; the previous cache is intact"}
 
 
-def send(redis: RedisResource, database: DatabaseResource, messages: list[tuple[str, dict[str, Any]]],
-         *, run_id: str | None) -> NotifyOutcome:
-    """Publish in order on one connection; after the first failure the rest are recorded without retrying."""
-    outcome = NotifyOutcome()
-    client: redis_lib.Redis | None = None
-    error: str | None = None
-    for channel, payload in messages:
-        text = json.dumps(payload, default=str)
-        if error is None:
-            try:
-                client = client or redis.get_client()
-                client.publish(channel, text)
-                outcome.delivered.append(channel)
-                continue
-            except (redis_lib.RedisError, OSError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-        record_missed(database, channel, text, error, run_id)
-        outcome.missed.append({"channel": channel, "error": error})
-    if client is not None:
-        client.close()
-    return outcome
-
-
 def notify_committed(redis: RedisResource, database: DatabaseResource, result: CommitResult,
-                     *, run_id: str | None) -> NotifyOutcome:
+                     *, run_id: str | None) -> Delivery:
     """cache_updates, then universe_updates, then admin_notifications."""
-    return send(redis, database, [
+    return publish_all(redis, database, [
         (CACHE_CHANNEL, cache_updates_message(result, run_id)),
         (UNIVERSE_CHANNEL, universe_updates_message(result, run_id)),
         (ADMIN_CHANNEL, admin_message(result, run_id)),

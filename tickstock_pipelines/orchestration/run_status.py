@@ -14,11 +14,10 @@ from dagster import (
     run_status_sensor,
 )
 
+from tickstock_pipelines.notifications import ADMIN_CHANNEL, publish
 from tickstock_pipelines.redaction import redact
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
-
-ADMIN_CHANNEL = "admin_notifications"
 
 
 def run_summary(context: RunStatusSensorContext, outcome: str) -> dict[str, Any]:
@@ -56,8 +55,6 @@ def _first_error(context: RunStatusSensorContext) -> str:
 
 def _notify(context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource,
             outcome: str) -> None:
-    from tickstock_pipelines.notifications import publish
-
     delivered = publish(redis, database, ADMIN_CHANNEL, run_summary(context, outcome),
                         run_id=context.dagster_run.run_id)
     context.log.info(
