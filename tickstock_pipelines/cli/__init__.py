@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 # Each module exposes register(subparsers); handlers return the exit status.
 # `load` (issue 4) and `cache` (issue 5) register here when they land.
-_COMMAND_MODULES = ("ui",)
+_COMMAND_MODULES = ("load", "cache", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:

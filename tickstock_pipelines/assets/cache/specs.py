@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSpec
+from dagster import AssetKey, AssetSpec, AutomationCondition
 
 GROUP = "cache_entries"
 OWNERS = ["team:cache"]
@@ -29,6 +29,8 @@ FAMILY_SPECS: list[AssetSpec] = [
     AssetSpec(
         key=family, deps=[UPSTREAM], group_name=GROUP, kinds={"postgres"}, owners=OWNERS,
         description=description,
+        # once after etf_metadata changes, never while it (or a backfill feeding it) is in progress
+        automation_condition=AutomationCondition.eager(),
     )
     for family, description in DESCRIPTIONS.items()
 ]

@@ -1,0 +1,188 @@
+"""`ohlcv_daily` and `ohlcv_minute`: bars per symbol partition, a backfill of any size in one run.
+
+Only the sessions missing from the database are fetched, with the fewest calls (per-ticker aggregates,
+grouped daily, or both). Bars end at the last completed NYSE session; day bars carry their New York
+session date. Invalid bars are never stored: they are reported by ticker and date and fail a check.
+"""
+
+
+import warnings
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    BetaWarning,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
+from tickstock_pipelines.assets.partitions import symbol_partitions
+from tickstock_pipelines.loading.coverage import missing_gaps
+from tickstock_pipelines.loading.daily import load_daily
+from tickstock_pipelines.loading.minute import load_minute
+from tickstock_pipelines.loading.planner import plan_daily
+from tickstock_pipelines.loading.quality import missing_sessions, stale_symbols
+from tickstock_pipelines.loading.splits import check_splits
+from tickstock_pipelines.market_calendar import last_completed_session
+from tickstock_pipelines.resources.database import DatabaseResource
+from tickstock_pipelines.resources.polygon import InvalidBar, PolygonResource
+
+# BackfillPolicy is "beta" in Dagster 1.13; the design relies on single-run backfills, so say it once here.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
+
+VALID_BARS = "bars_are_valid"
+NO_MISSING_SESSIONS = "no_missing_sessions"
+FRESH = "last_bar_is_last_completed_session"
+
+
+class DailyBarsConfig(Config):
+    check_splits: bool = Field(default=True, description="look for new splits and re-fetch affected history")
+    allow_grouped_daily: bool = Field(default=True, description="let the planner use grouped daily calls")
+
+
+def _rejected_table(rejected: Sequence[InvalidBar]) -> MetadataValue:
+    return markdown_table(("ticker", "date", "reason"), [(r.ticker, r.date, r.reason) for r in rejected])
+
+
+def _bars_check(rejected: Sequence[InvalidBar]) -> AssetCheckResult:
+    return AssetCheckResult(check_name=VALID_BARS, passed=not rejected,
+                            metadata={"rejected_bars": len(rejected), "rejected": _rejected_table(rejected)})
+
+
+def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
+    return list(conn.execute(sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:k) ORDER BY 1"),
+                             {"k": list(keys)}).scalars())
+
+
+@asset(
+    deps=["symbols"],
+    partitions_def=symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="polygon",
+    group_name="market_data",
+    kinds={"polygon", "postgres"},
+    owners=["team:market-data"],
+    check_specs=[
+        AssetCheckSpec(VALID_BARS, asset="ohlcv_daily", description="no bar failed validation "
+                       "(high < low, open/close outside [low, high], negative volume, NaN)"),
+        AssetCheckSpec(NO_MISSING_SESSIONS, asset="ohlcv_daily", description="every NYSE session between a "
+                       "symbol's first and last stored bar has a bar"),
+        AssetCheckSpec(FRESH, asset="ohlcv_daily", description="the last bar of each active symbol is the "
+                       "last completed session"),
+    ],
+)
+def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, database: DatabaseResource,
+                polygon: PolygonResource) -> MaterializeResult:
+    """Daily bars of the selected symbols: only missing sessions, fewest API calls, idempotent upserts."""
+    engine = database.get_engine()
+    end = last_completed_session()
+    with polygon.get_client() as client, engine.connect() as conn:
+        announce_sandbox(context, client)
+        keys = _known(conn, context.partition_keys)
+        skipped = sorted(set(context.partition_keys) - set(keys))
+        conn.rollback()
+        splits = None
+        if config.check_splits and keys:
+            with conn.begin():  # new splits and the coverage they reset commit together
+                splits = check_splits(conn, client, keys, end)
+        gaps = missing_gaps(conn, keys, "day", end)
+        plan = plan_daily(gaps, allow_grouped=config.allow_grouped_daily)
+        conn.rollback()  # no transaction stays open while the bars download
+        context.log.info(f"ohlcv_daily: {len(context.partition_keys)} partitions, {len(gaps)} gaps to "
+                         f"{end}, plan {plan.strategy}: {len(plan.grouped_sessions)} grouped daily + "
+                         f"{len(plan.aggregates)} aggregates calls (aggregates only would be {len(gaps)})")
+        outcome = load_daily(engine, client, plan, context.log.info)
+        holes = missing_sessions(conn, keys)
+        stale = stale_symbols(conn, keys, end)
+        rows = conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily WHERE symbol = ANY(:k)"),
+                            {"k": keys}).scalar_one()
+        preview = conn.execute(sa.text(
+            "SELECT symbol, date, open, high, low, close, volume FROM ohlcv_daily WHERE symbol = ANY(:k) "
+            "ORDER BY date DESC, symbol LIMIT 10"), {"k": keys}).all()
+    if skipped:
+        context.log.warning(f"no symbols row, skipped: {listed(skipped)}")
+    if outcome.rejected:
+        context.log.warning(f"{len(outcome.rejected)} invalid bars not stored: " + listed(
+            [f"{r.ticker} {r.date}: {r.reason}" for r in outcome.rejected], 10))
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": int(rows),
+            "rows_inserted": outcome.counts.inserted,
+            "rows_updated": outcome.counts.updated,
+            "rows_unchanged": outcome.counts.unchanged,
+            "symbols": len(keys),
+            "symbols_written": len(outcome.symbols_written),
+            "skipped_partitions": MetadataValue.json(skipped),
+            "plan": plan.strategy,
+            "grouped_daily_calls_planned": len(plan.grouped_sessions),
+            "aggregates_calls_planned": len(plan.aggregates),
+            **api_calls(type(client.calls)(), client.calls),
+            "date_range": f"{outcome.first} .. {outcome.last}" if outcome.first else "nothing missing",
+            "last_completed_session": end.isoformat(),
+            "new_splits": MetadataValue.json([f"{s} {d}" for s, d in splits.new] if splits else []),
+            "refetched_after_split": MetadataValue.json(splits.refetch if splits else []),
+            "sandbox": client.sandbox,
+            "preview": markdown_table(("symbol", "date", "open", "high", "low", "close", "volume"), preview),
+        },
+        check_results=[
+            _bars_check(outcome.rejected),
+            AssetCheckResult(check_name=NO_MISSING_SESSIONS, passed=not holes.missing,
+                             metadata={"symbols_checked": holes.checked, "missing_sessions": holes.total,
+                                       "symbols_with_holes": MetadataValue.json(holes.missing)}),
+            AssetCheckResult(check_name=FRESH, passed=not stale, severity=AssetCheckSeverity.WARN,
+                             metadata={"last_completed_session": end.isoformat(), "stale": listed(stale)}),
+        ],
+    )
+
+
+@asset(
+    deps=["symbols"],
+    partitions_def=symbol_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="polygon",
+    group_name="market_data",
+    kinds={"polygon", "postgres"},
+    owners=["team:market-data"],
+    check_specs=[AssetCheckSpec(VALID_BARS, asset="ohlcv_minute", description="no minute bar failed "
+                                "validation")],
+)
+def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
+                 polygon: PolygonResource) -> MaterializeResult:
+    """Minute bars of the selected symbols that a request asked minute history for, streamed page by page."""
+    engine = database.get_engine()
+    end = last_completed_session()
+    with polygon.get_client() as client, engine.connect() as conn:
+        announce_sandbox(context, client)
+        targeted = list(conn.execute(sa.text(
+            "SELECT symbol FROM coverage_targets WHERE timespan = 'minute' AND symbol = ANY(:k) ORDER BY 1"),
+            {"k": list(context.partition_keys)}).scalars())
+        gaps = missing_gaps(conn, targeted, "minute", end)
+        conn.rollback()
+        context.log.info(f"ohlcv_minute: {len(targeted)} symbols with minute history wanted, "
+                         f"{len(gaps)} gaps")
+        outcome = load_minute(engine, client, gaps, context.log.info)
+    if outcome.rejected:
+        context.log.warning(f"{len(outcome.rejected)} invalid minute bars not stored")
+    return MaterializeResult(
+        metadata={
+            "rows_inserted": outcome.counts.inserted,
+            "rows_updated": outcome.counts.updated,
+            "rows_unchanged": outcome.counts.unchanged,
+            "symbols": len(targeted),
+            "symbols_written": len(outcome.symbols_written),
+            "pages": outcome.pages,
+            **api_calls(type(client.calls)(), client.calls),
+            "last_completed_session": end.isoformat(),
+            "sandbox": client.sandbox,
+        },
+        check_results=[_bars_check(outcome.rejected)],
+    )

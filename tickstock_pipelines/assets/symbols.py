@@ -1,0 +1,162 @@
+"""`symbols`: one row per ticker with Polygon's details, sector, industry and ETF type.
+
+Details are fetched only for new symbols and those older than `max_details_age_days`; the request is
+recorded so later runs (backfills, automation, schedules) know the coverage wanted. New symbols become
+`symbols` partitions through the new-symbols sensor (or `tickstock load`), which launches one backfill.
+"""
+
+
+from datetime import UTC, datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
+from tickstock_pipelines.loading.coverage import LoadRequest, drop_targets, record_request, set_targets
+from tickstock_pipelines.loading.progress import Progress
+from tickstock_pipelines.loading.quality import share_with
+from tickstock_pipelines.loading.requests import LoadInputError
+from tickstock_pipelines.loading.resolve import Ask, resolve
+from tickstock_pipelines.loading.sectors import load_sector_map
+from tickstock_pipelines.loading.symbols_sync import fetch_details, needing_details, record, upsert_symbols
+from tickstock_pipelines.loading.tracked import tracked_requests
+from tickstock_pipelines.market_calendar import last_completed_session
+from tickstock_pipelines.resources.database import DatabaseResource
+from tickstock_pipelines.resources.polygon import PolygonResource
+
+SECTOR_CHECK = "stocks_have_a_sector"
+SECTOR_SHARE_GOAL = 0.9
+
+
+class SymbolsConfig(Config):
+    """What to load. Leave universe, symbols and symbols_csv empty to refresh stale details only."""
+
+    universe: str | None = Field(default=None, description="sp500, nasdaq100, dow30, all_etfs or a "
+                                 "cache_entries universe key (top_50, mega_cap, ai, etf_growth, …)")
+    symbols: list[str] = Field(default_factory=list, description="tickers such as AAPL, BRK.B")
+    symbols_csv: str | None = Field(default=None, description="path of a CSV with a symbol column")
+    years: float | None = Field(default=None, description="history in years, 0 < Y ≤ 10 (default 1)")
+    months: int | None = Field(default=None, description="history in months, 1..120 (instead of years)")
+    timespan: Literal["day", "minute"] = Field(default="day", description="day or minute bars")
+    priority: Literal["low", "normal", "high"] = Field(default="normal", description="recorded with the "
+                                                       "request; runs launched for it get dagster/priority")
+    max_details_age_days: float = Field(default=30.0, ge=0, description="re-fetch details older than this")
+    refresh_tracked_universes: bool = Field(
+        default=False, description="also re-resolve every universe requested before (weekly refresh)")
+
+
+def _asks(config: SymbolsConfig) -> list[Ask]:
+    if not (config.universe or config.symbols or config.symbols_csv):
+        return []
+    return [Ask(universe=config.universe, symbols=tuple(config.symbols) or None,
+                symbols_csv=config.symbols_csv,
+                years=config.years, months=config.months, timespan=config.timespan, priority=config.priority)]
+
+
+@asset(
+    group_name="market_data",
+    kinds={"polygon", "postgres"},
+    owners=["team:market-data"],
+    pool="polygon",
+    check_specs=[AssetCheckSpec(SECTOR_CHECK, asset="symbols", description=(
+        f"at least {SECTOR_SHARE_GOAL:.0%} of active stocks have a sector from their SIC code"))],
+)
+def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: DatabaseResource,
+            polygon: PolygonResource) -> MaterializeResult:
+    """Ticker details, sector and industry from SIC, ETF type; only new or stale symbols are fetched."""
+    engine = database.get_engine()
+    end = last_completed_session()
+    client = polygon.get_client()
+    announce_sandbox(context, client)
+    try:
+        with engine.connect() as conn:
+            resolved = [resolve(a, conn, end, lambda: client) for a in _asks(config)]
+            if config.refresh_tracked_universes:
+                resolved += tracked_requests(conn, end, lambda: client)
+        requests: list[LoadRequest] = [r.request for r in resolved]
+        refs = {ref.ticker.upper(): ref for r in resolved for ref in r.refs}
+        wanted = list(dict.fromkeys(s for r in requests for s in r.symbols))
+        sectors = load_sector_map()
+        with engine.connect() as conn:
+            if wanted:
+                to_fetch, fresh = needing_details(conn, wanted, config.max_details_age_days)
+            else:  # no request: refresh whatever is stale among the known symbols
+                known = list(conn.execute(
+                    sa.text("SELECT symbol FROM symbols WHERE active ORDER BY 1")).scalars())
+                to_fetch, fresh = needing_details(conn, known, config.max_details_age_days)
+        listed_rows = [record(refs[t], sectors) for t in to_fetch if t in refs]
+        by_details = [t for t in to_fetch if t not in refs]
+        context.log.info(f"symbols: {len(wanted)} requested, {len(fresh)} with fresh details, "
+                         f"{len(by_details)} details calls to make, {len(listed_rows)} from the ticker list")
+        rows, sync = fetch_details(client, by_details, sectors, _progress(context, len(by_details)))
+        rows += listed_rows
+        known_now = {str(r["symbol"]) for r in rows} | set(fresh)
+        if wanted and not (known_now & set(wanted)):  # nothing to load: refuse before writing anything
+            raise LoadInputError(f"none of the {len(wanted)} requested tickers is known to Polygon: "
+                                 f"{listed(sync.unknown + sorted(sync.failed), 10)}")
+        with engine.begin() as conn:  # one transaction: the rows, the request and its targets
+            upsert_symbols(conn, rows)
+            for request in requests:
+                record_request(conn, request, context.run_id)
+                set_targets(conn, [s for s in request.symbols if s in known_now], request.timespan,
+                            request.start)
+            if sync.unknown:
+                drop_targets(conn, sync.unknown)
+            sector_have, sector_total = share_with(conn, "sector", etps=False)
+            total = conn.execute(sa.text("SELECT count(*) FROM symbols")).scalar_one()
+    except LoadInputError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    finally:
+        client.close()
+
+    if sync.unknown:
+        context.log.warning(f"unknown to Polygon, skipped: {listed(sync.unknown)}")
+    if sync.failed:
+        context.log.warning(f"details failed, rows kept as they were: {listed(sorted(sync.failed))}")
+    share = sector_have / sector_total if sector_total else 1.0
+    new_symbols = [str(r["symbol"]) for r in rows]
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": int(total),
+            "symbols_requested": len(wanted),
+            "details_fetched": len(sync.fetched),
+            "from_ticker_list": len(listed_rows),
+            "details_fresh_skipped": len(fresh),
+            "unknown_tickers": MetadataValue.json(sync.unknown),
+            "failed_tickers": MetadataValue.json(sorted(sync.failed)),
+            "stocks_with_sector_share": round(share, 4),
+            "request": MetadataValue.json([_describe(r) for r in requests]),
+            "sandbox": client.sandbox,
+            **api_calls(type(client.calls)(), client.calls),
+            "preview": markdown_table(
+                ("symbol", "name", "type", "sector", "industry", "market_cap"),
+                [(r["symbol"], r["name"], r["type"], r["sector"], r["industry"], r["market_cap"])
+                 for r in rows[:20]]),
+            "updated_at": MetadataValue.timestamp(datetime.now(UTC)),
+            "stored_symbols": len(new_symbols),
+        },
+        check_results=[AssetCheckResult(
+            check_name=SECTOR_CHECK, passed=share >= SECTOR_SHARE_GOAL, severity=AssetCheckSeverity.WARN,
+            metadata={"share": round(share, 4), "stocks": sector_total, "with_sector": sector_have})],
+    )
+
+
+def _describe(request: LoadRequest) -> dict[str, object]:
+    return {"source": request.source, "universe": request.universe, "symbols": len(request.symbols),
+            "start": request.start.isoformat(), "timespan": request.timespan, "priority": request.priority}
+
+
+def _progress(context: AssetExecutionContext, total: int) -> Progress:
+    return Progress("ticker details", total, context.log.info)

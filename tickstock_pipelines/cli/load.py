@@ -1,0 +1,122 @@
+"""`tickstock load`: validate and resolve the request, then one Dagster run on the instance; wait for it.
+
+The symbols asked for become `symbols` partitions here (the CLI is who added them, as the run's tags
+say), so the run loads symbols, bars and ETF metadata in one go. It does not rebuild the cache: the
+automation or `tickstock cache rebuild` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tickstock_pipelines.loading.resolve import Ask
+
+PRIORITY_TAG = {"low": "-1", "normal": "0", "high": "1"}  # dagster/priority: higher runs first
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "load", help="load symbols and their bars (a Dagster run)",
+        description="Load a universe, a symbol list or a CSV of symbols with N years or months of bars.")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--universe", metavar="KEY", help="sp500, nasdaq100, dow30, all_etfs or a universe key "
+                      "already in cache_entries (top_50, mega_cap, ai, …)")
+    what.add_argument("--symbols", metavar="A,B,C", help="comma-separated tickers")
+    what.add_argument("--symbols-csv", metavar="FILE", help="CSV with a symbol (or Symbol) column")
+    history = parser.add_mutually_exclusive_group()
+    history.add_argument("--years", type=float, metavar="Y", help="0 < Y ≤ 10, fractions allowed (default 1)")
+    history.add_argument("--months", type=int, metavar="M", help="1..120")
+    parser.add_argument("--timespan", choices=("day", "minute"), default="day")
+    parser.add_argument("--priority", choices=tuple(PRIORITY_TAG), default="normal")
+    parser.set_defaults(func=load_handler)
+
+
+def _error(message: str) -> int:
+    print(f"tickstock: error: {message}", file=sys.stderr)
+    return 2
+
+
+def load_handler(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from tickstock_pipelines.cli import one_line
+    from tickstock_pipelines.loading.requests import LoadInputError
+    from tickstock_pipelines.loading.resolve import Ask, resolve
+    from tickstock_pipelines.market_calendar import last_completed_session
+    from tickstock_pipelines.resources.database import DatabaseResource
+    from tickstock_pipelines.resources.polygon import PolygonError, PolygonResource
+
+    csv_path = str(Path(args.symbols_csv).expanduser().resolve()) if args.symbols_csv else None
+    ask = Ask(universe=args.universe, symbols=args.symbols, symbols_csv=csv_path, years=args.years,
+              months=args.months, timespan=args.timespan, priority=args.priority)
+    client = None
+    try:
+        engine = DatabaseResource().get_engine()
+        with engine.connect() as conn:
+            def polygon_client() -> Any:
+                nonlocal client
+                client = client or PolygonResource().get_client()
+                return client
+            resolved = resolve(ask, conn, last_completed_session(), polygon_client)
+    except LoadInputError as exc:
+        return _error(str(exc))
+    except sa.exc.OperationalError as exc:
+        return _error(f"database unreachable: {one_line(exc.orig or exc)}")
+    except PolygonError as exc:
+        return _error(f"Polygon: {one_line(exc)}")
+    finally:
+        if client is not None:
+            client.close()
+    return _launch(args, ask, resolved.request.symbols)
+
+
+def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> int:
+    from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+    from tickstock_pipelines.cli import one_line
+    from tickstock_pipelines.instance import get_instance, run_job
+
+    instance = get_instance()
+    known = instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME)
+    present = set(known)
+    added = [t for t in tickers if t not in present]
+    if added:
+        instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, added)
+    order = {key: i for i, key in enumerate([*known, *added])}
+    span = sorted(tickers, key=order.__getitem__)
+    config: dict[str, Any] = {"years": args.years, "months": args.months, "timespan": args.timespan,
+                              "priority": args.priority}
+    if ask.universe:
+        config["universe"] = ask.universe
+    elif ask.symbols_csv:
+        config["symbols_csv"] = ask.symbols_csv
+    else:
+        config["symbols"] = list(tickers)
+    bars = "ohlcv_daily" if args.timespan == "day" else "ohlcv_minute"
+    selection = ["symbols", bars] + (["etf_metadata"] if args.timespan == "day" else [])
+    outcome = run_job(
+        "load_job", run_config={"ops": {"symbols": {"config": config}}}, asset_selection=selection,
+        tags={"dagster/asset_partition_range_start": span[0], "dagster/asset_partition_range_end": span[-1],
+              "dagster/priority": PRIORITY_TAG[args.priority], "tickstock/command": "load",
+              "tickstock/partitions_added": str(len(added))})
+    unknown = outcome.asset_metadata.get("symbols", {}).get("unknown_tickers") or []
+    orphans = [t for t in added if t in set(unknown) or not outcome.success]
+    for ticker in orphans:  # partitions this command added for tickers that did not load
+        instance.delete_dynamic_partition(SYMBOL_PARTITIONS_NAME, ticker)
+    if not outcome.success:
+        print(f"tickstock: error: load failed: {one_line(Exception(outcome.error or 'run failed'))} "
+              f"(run {outcome.run_id})", file=sys.stderr)
+        return 1
+    symbols_meta = outcome.asset_metadata.get("symbols", {})
+    bars_meta = outcome.asset_metadata.get(bars, {})
+    sandbox = " [SANDBOX DATA: POLYGON_API_KEY is unset]" if bars_meta.get("sandbox") else ""
+    print(f"tickstock: loaded {len(tickers) - len(unknown)} of {len(tickers)} symbols "
+          f"({symbols_meta.get('details_fetched', 0)} details fetched); {bars}: "
+          f"{bars_meta.get('rows_inserted', 0)} rows new, {bars_meta.get('rows_updated', 0)} changed, "
+          f"{bars_meta.get('api_calls', 0)} API calls; run {outcome.run_id}{sandbox}")
+    if unknown:
+        print(f"tickstock: warning: unknown to Polygon, skipped: {', '.join(unknown)}", file=sys.stderr)
+    return 0

@@ -1,0 +1,106 @@
+"""Symbol records from Polygon ticker details: only for new symbols and those whose details are stale.
+
+A failed details call leaves the row as it was (never "Unknown Company"); a null field in a good answer
+keeps the stored value, so one incomplete answer cannot erase what an earlier one said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from tickstock_pipelines.loading.sectors import SectorMap
+from tickstock_pipelines.resources.polygon import PolygonClient, PolygonError, TickerRef
+
+# Polygon ticker types of exchange-traded products; `etf_type` keeps the real one.
+ETP_TYPES = frozenset({"ETF", "ETN", "ETV", "ETS", "ETD"})
+
+_FIELDS = ("name", "type", "active", "market", "locale", "primary_exchange", "currency_name", "cik",
+           "composite_figi", "share_class_figi", "market_cap", "weighted_shares_outstanding", "sic_code",
+           "sic_description", "sector", "industry", "list_date", "etf_type")
+# Facts that may legitimately turn false/null are still taken from the API: `active`.
+_ALWAYS_TAKEN = {"active"}
+
+
+@dataclass
+class SyncResult:
+    fetched: list[str] = field(default_factory=list)  # details received and stored
+    unknown: list[str] = field(default_factory=list)  # the API does not know them (404)
+    failed: dict[str, str] = field(default_factory=dict)  # ticker → redacted reason; row left as it was
+    fresh: list[str] = field(default_factory=list)  # details recent enough: no call made
+    classified: int = 0  # stocks whose SIC code mapped to a sector
+
+    @property
+    def stored(self) -> int:
+        return len(self.fetched)
+
+
+def needing_details(conn: sa.Connection, tickers: Sequence[str], max_age_days: float,
+                    now: datetime | None = None) -> tuple[list[str], list[str]]:
+    """(tickers to fetch, tickers whose details are fresh): new ones and those older than max_age_days."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=max_age_days)
+    fresh = set(conn.execute(
+        sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:t) AND details_updated_at >= :cutoff"),
+        {"t": list(tickers), "cutoff": cutoff},
+    ).scalars())
+    return [t for t in tickers if t not in fresh], [t for t in tickers if t in fresh]
+
+
+def record(ref: TickerRef, sectors: SectorMap) -> dict[str, object]:
+    """One symbols row from a details answer (or a list item, which has no market cap or SIC code)."""
+    values: dict[str, object] = {name: getattr(ref, name, None) for name in _FIELDS}
+    values["symbol"] = ref.ticker.upper()
+    kind = (ref.type or "").upper()
+    values["etf_type"] = kind if kind in ETP_TYPES else None
+    if kind == "CS" or getattr(ref, "sic_code", None):
+        found = sectors.classify(values["sic_code"], values["sic_description"])  # type: ignore[arg-type]
+        values["sector"], values["industry"] = found.sector, found.industry
+    if values["weighted_shares_outstanding"] is not None:
+        values["weighted_shares_outstanding"] = round(float(values["weighted_shares_outstanding"]))
+    if values["active"] is None:
+        values["active"] = True
+    return values
+
+
+def upsert_symbols(conn: sa.Connection, rows: Iterable[dict[str, object]]) -> int:
+    """Insert or update symbol rows; stored values survive a null in the new answer."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    columns = ("symbol", *_FIELDS)
+    sets = ", ".join(
+        f"{c} = EXCLUDED.{c}" if c in _ALWAYS_TAKEN else f"{c} = COALESCE(EXCLUDED.{c}, symbols.{c})"
+        for c in _FIELDS)
+    statement = sa.text(
+        f"INSERT INTO symbols ({', '.join(columns)}, details_updated_at, last_updated) "  # noqa: S608
+        f"VALUES ({', '.join(':' + c for c in columns)}, now(), now()) "
+        f"ON CONFLICT (symbol) DO UPDATE SET {sets}, details_updated_at = now(), last_updated = now()")
+    conn.execute(statement, rows)
+    return len(rows)
+
+
+def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: SectorMap,
+                  progress: Callable[[int, int], None] | None = None,
+                  ) -> tuple[list[dict[str, object]], SyncResult]:
+    """Details of each ticker, one call each; unknown and failed tickers are reported, not raised."""
+    result, rows = SyncResult(), []
+    for done, ticker in enumerate(tickers, start=1):
+        try:
+            details = client.ticker_details(ticker)
+        except PolygonError as exc:
+            result.failed[ticker] = str(exc)
+            details = None
+        else:
+            if details is None:
+                result.unknown.append(ticker)
+        if details is not None:
+            row = record(details, sectors)
+            rows.append(row)
+            result.fetched.append(ticker)
+            result.classified += row.get("sector") not in (None, "Unknown") and row.get("type") == "CS"
+        if progress:
+            progress(done, len(tickers))
+    return rows, result

@@ -1,0 +1,207 @@
+"""Market data assets as Dagster runs them: real PostgreSQL, real Redis, real HTTP to the sandbox.
+
+The sandbox runs on the real clock here, so "the last completed session" is today's, as in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from dagster import AssetKey, DagsterInstance, Definitions, build_sensor_context, instance_for_test
+
+from tickstock_pipelines.assets.market_data import load_job, market_data_defs
+from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+from tickstock_pipelines.loading.requests import history_start
+from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
+from tickstock_pipelines.orchestration.new_symbols import new_symbols_sensor
+from tickstock_pipelines.resources.database import DatabaseResource
+from tickstock_pipelines.resources.polygon import PolygonResource
+from tickstock_pipelines.resources.redis import RedisResource
+from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+@pytest.fixture
+def live_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig()) as server:  # real clock
+        yield server
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def resources(database_uri: str, redis_url: str, live_sandbox: SandboxServer) -> dict[str, Any]:
+    return {"database": DatabaseResource(uri=database_uri), "redis": RedisResource(url=redis_url),
+            "polygon": PolygonResource(base_url=live_sandbox.base_url, backoff_seconds=0.01)}
+
+
+def run_load(instance: DagsterInstance, resources: dict[str, Any], symbols_config: dict[str, Any] | None,
+             keys: list[str], selection: list[str]) -> Any:
+    """What `tickstock load` does: partitions first, then one run over their range."""
+    present = set(instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME))
+    instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, [k for k in keys if k not in present])
+    order = {k: i for i, k in enumerate(instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME))}
+    span = sorted(keys, key=order.__getitem__)
+    run_config = {"ops": {"symbols": {"config": symbols_config}}} if symbols_config else None
+    return _job(resources).execute_in_process(
+        instance=instance, run_config=run_config, asset_selection=[AssetKey(s) for s in selection],
+        tags={RANGE_START: span[0], RANGE_END: span[-1]}, raise_on_error=False)
+
+
+def _job(resources: dict[str, Any]) -> Any:
+    defs = Definitions.merge(market_data_defs, Definitions(resources=resources))
+    return defs.resolve_job_def(load_job.name)
+
+
+def metadata(result: Any, key: str) -> dict[str, Any]:
+    # a range run materializes every partition with the same metadata: read the first
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(key))
+    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+
+
+def checks(result: Any) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def sessions_since(start: date) -> int:
+    return len(sessions_between(start, last_completed_session()))
+
+
+def test_load_stores_symbols_bars_and_etf_metadata_and_a_rerun_costs_nothing(
+        instance: DagsterInstance, resources: dict[str, Any], database_uri: str) -> None:
+    config = {"symbols": ["aapl", "MSFT", "SPY", "QQQZZ"], "months": 3}
+    first = run_load(instance, resources, config, ["AAPL", "MSFT", "SPY", "QQQZZ"],
+                     ["symbols", "ohlcv_daily", "etf_metadata"])
+    assert first.success
+    sym = metadata(first, "symbols")
+    assert sym["unknown_tickers"] == ["QQQZZ"] and sym["details_fetched"] == 3 and sym["sandbox"] is True
+    bars = metadata(first, "ohlcv_daily")
+    end = last_completed_session()
+    engine = sa.create_engine(database_uri)
+    with engine.connect() as conn:
+        start = conn.execute(sa.text(
+            "SELECT start_date FROM coverage_targets WHERE symbol = 'AAPL'")).scalar_one()
+        per_symbol = dict(conn.execute(sa.text(
+            "SELECT symbol, count(*) FROM ohlcv_daily GROUP BY symbol")).all())
+        last = conn.execute(sa.text("SELECT max(date) FROM ohlcv_daily")).scalar_one()
+        aapl = conn.execute(sa.text("SELECT type, sector, name FROM symbols WHERE symbol = 'AAPL'")).one()
+        spy = conn.execute(sa.text("SELECT type, etf_type, issuer, correlation_reference, aum_millions, "
+                                   "expense_ratio, daily_volume_avg FROM symbols WHERE symbol = 'SPY'")).one()
+        unknown_rows = conn.execute(sa.text(
+            "SELECT count(*) FROM symbols WHERE symbol = 'QQQZZ'")).scalar_one()
+    assert start == history_start(end, months=3)
+    assert per_symbol == {s: sessions_since(start) for s in ("AAPL", "MSFT", "SPY")}
+    assert last == end
+    assert bars["rows_inserted"] == 3 * sessions_since(start)
+    assert aapl == ("CS", "Technology", "Apple Inc.")
+    assert spy[:2] == ("ETF", "ETF") and spy[2] == "State Street Global Advisors"
+    assert spy[4] is None and spy[5] is None and spy[6] > 0  # AUM and expense ratio never invented
+    assert unknown_rows == 0
+    assert checks(first)["bars_are_valid"] and checks(first)["no_missing_sessions"]
+
+    again = run_load(instance, resources, config, ["AAPL", "MSFT", "SPY"], ["symbols", "ohlcv_daily"])
+    assert again.success
+    again_bars = metadata(again, "ohlcv_daily")
+    assert again_bars["rows_inserted"] == again_bars["rows_updated"] == 0
+    assert dict(again_bars["api_calls_by_endpoint"]) == {"splits": 1}  # no bar call at all
+    assert metadata(again, "symbols")["details_fetched"] == 0  # details are fresh
+
+
+def test_many_symbols_short_history_use_grouped_daily(instance: DagsterInstance,
+                                                      resources: dict[str, Any]) -> None:
+    result = run_load(instance, resources, {"universe": "dow30", "months": 1}, _dow30(),
+                      ["symbols", "ohlcv_daily"])
+    assert result.success
+    bars = metadata(result, "ohlcv_daily")
+    calls = dict(bars["api_calls_by_endpoint"])
+    assert bars["plan"] == "grouped daily"
+    assert calls.get("grouped_daily") == bars["grouped_daily_calls_planned"] < 30
+    assert "aggs" not in calls
+
+
+def _dow30() -> list[str]:
+    from tickstock_pipelines.loading.requests import index_universe
+
+    return list(index_universe("dow30") or ())
+
+
+def test_new_symbols_sensor_adds_partitions_and_requests_one_backfill_run(
+        instance: DagsterInstance, resources: dict[str, Any]) -> None:
+    job = _job(resources)
+    job.execute_in_process(instance=instance, asset_selection=[AssetKey("symbols")],
+                           run_config={"ops": {"symbols": {"config": {"symbols": ["AAPL", "MSFT", "KO"]}}}})
+    with build_sensor_context(instance=instance, resources={"database": resources["database"]}) as context:
+        result = new_symbols_sensor(context)
+    [request] = result.run_requests
+    [partitions] = result.dynamic_partitions_requests
+    assert list(partitions.partition_keys) == ["AAPL", "KO", "MSFT"]
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("AAPL", "MSFT")
+    assert set(request.asset_selection) == {AssetKey("ohlcv_daily"), AssetKey("etf_metadata")}
+
+    instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, list(partitions.partition_keys))
+    backfill = job.execute_in_process(instance=instance, asset_selection=list(request.asset_selection),
+                                      tags=request.tags)
+    assert backfill.success
+    assert instance.get_materialized_partitions(AssetKey("ohlcv_daily")) == {"AAPL", "KO", "MSFT"}
+    with build_sensor_context(instance=instance, resources={"database": resources["database"]}) as context:
+        assert not getattr(new_symbols_sensor(context), "run_requests", None)  # nothing new any more
+
+
+def test_a_split_after_the_fetch_refetches_that_history(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    assert run_load(instance, resources, {"symbols": ["KO", "PEP"], "months": 2}, ["KO", "PEP"],
+                    ["symbols", "ohlcv_daily"]).success
+    engine = sa.create_engine(database_uri)
+    split_day = sessions_between(last_completed_session() - timedelta(days=20), last_completed_session())[0]
+    with engine.begin() as conn:  # the history was fetched a month ago; the split executed since
+        conn.execute(sa.text("UPDATE coverage_targets SET fetched_at = now() - interval '30 days'"))
+        before = conn.execute(sa.text("SELECT close FROM ohlcv_daily WHERE symbol = 'KO' ORDER BY date "
+                                      "LIMIT 1")).scalar_one()
+    live_sandbox.add_split("KO", split_day.astype(object), 1, 2)
+    result = run_load(instance, resources, None, ["KO", "PEP"], ["ohlcv_daily"])
+    assert result.success
+    bars = metadata(result, "ohlcv_daily")
+    assert bars["refetched_after_split"] == ["KO"]
+    with engine.connect() as conn:
+        after = conn.execute(sa.text("SELECT close FROM ohlcv_daily WHERE symbol = 'KO' ORDER BY date "
+                                     "LIMIT 1")).scalar_one()
+    assert after == pytest.approx(before / 2, rel=0.01)
+    assert bars["rows_updated"] > 0 and dict(bars["api_calls_by_endpoint"]).get("aggs") == 1
+
+
+def test_invalid_bars_are_not_stored_and_fail_the_check(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    live_sandbox.inject("invalid_bars", path="/v2/aggs", ticker="MSFT", invalid="high_lt_low", count=1)
+    result = run_load(instance, resources, {"symbols": ["MSFT"], "months": 1}, ["MSFT"],
+                      ["symbols", "ohlcv_daily"])
+    assert result.success
+    assert checks(result)["bars_are_valid"] is False
+    with sa.create_engine(database_uri).connect() as conn:
+        bad = conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily WHERE high < low")).scalar_one()
+    assert bad == 0
+
+
+def test_bad_input_fails_the_run_and_writes_nothing(
+        instance: DagsterInstance, resources: dict[str, Any], database_uri: str) -> None:
+    for config in ({"universe": "no_such_universe"}, {"symbols": ["AAPL;DROP TABLE symbols"]},
+                   {"symbols": ["AAPL"], "years": 11}, {"symbols": ["ZZZZQ1", "ZZZZQ2"]}):
+        job = _job(resources)
+        result = job.execute_in_process(instance=instance, asset_selection=[AssetKey("symbols")],
+                                        run_config={"ops": {"symbols": {"config": config}}},
+                                        raise_on_error=False)
+        assert not result.success, config
+    with sa.create_engine(database_uri).connect() as conn:
+        counts = conn.execute(sa.text("SELECT (SELECT count(*) FROM symbols), (SELECT count(*) FROM "
+                                      "load_requests), (SELECT count(*) FROM coverage_targets)")).one()
+    assert counts == (0, 0, 0)
