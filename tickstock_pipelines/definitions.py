@@ -1,23 +1,20 @@
-"""The code location: market data assets, cache-entry families, schedules, sensors and resources."""
+"""The code location: market data assets, cache-entry families, schedules, sensors and resources.
+
+Modules, not their `*_defs` objects, are imported so that this module holds exactly one `Definitions`.
+"""
 
 from dagster import Definitions
 
-from tickstock_pipelines.assets.cache import cache_defs
-from tickstock_pipelines.assets.market_data import market_data_defs
-from tickstock_pipelines.orchestration import orchestration_defs
+from tickstock_pipelines import orchestration
+from tickstock_pipelines.assets import cache, market_data
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
 
 defs = Definitions.merge(
-    market_data_defs,
-    cache_defs,
-    orchestration_defs,
-    Definitions(
-        resources={
-            "database": DatabaseResource(),
-            "polygon": PolygonResource(),
-            "redis": RedisResource(),
-        }
-    ),
+    market_data.market_data_defs,
+    cache.cache_defs,
+    orchestration.orchestration_defs,
+    Definitions(resources={"database": DatabaseResource(), "polygon": PolygonResource(),
+                           "redis": RedisResource()}),
 )

@@ -93,6 +93,8 @@ def run_job(
 
     instance = instance or get_instance()
     job = defs.resolve_job_def(job_name)
+    # The terminal shows what steps say (progress, warnings); Dagster's DEBUG events stay in the event log.
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance,

@@ -3,7 +3,6 @@ test's embedded PostgreSQL and Redis, exit status, stdout, one-line errors, and 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -34,24 +33,6 @@ def _said(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("tickstock:")]
 
 
-@pytest.fixture(scope="module")
-def cache_cli() -> None:
-    """`cache` must be a registered command (tickstock_pipelines/cli/__init__.py lists the modules)."""
-    result = subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", "cache", "--help"],
-                            capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        pytest.skip("`tickstock cache` is not registered in tickstock_pipelines.cli._COMMAND_MODULES yet")
-
-
-@pytest.fixture(scope="module")
-def code_location(cache_cli: None) -> None:
-    """`cache rebuild` resolves cache_rebuild_job from tickstock_pipelines.definitions."""
-    try:
-        importlib.import_module("tickstock_pipelines.definitions")
-    except ImportError as exc:
-        pytest.skip(f"tickstock_pipelines.definitions is not importable yet ({exc})")
-
-
 @pytest.fixture
 def env(database_uri: str, redis_url: str) -> dict[str, str]:
     """The test's database and Redis; TICKSTOCK_HOME is the session's (conftest), DAGSTER_HOME generated."""
@@ -74,7 +55,7 @@ def _family_rows(uri: str) -> dict[tuple[str, str, str], object]:
 
 
 def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
-        code_location: None, env: dict[str, str], loaded: str) -> None:
+        env: dict[str, str], loaded: str) -> None:
     result = _tickstock(env, "cache", "rebuild")
     assert result.returncode == 0, result.stderr
     assert _said(result.stderr) == []  # Redis up: no warning
@@ -109,7 +90,7 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
     assert cache_values(loaded)[("app_settings", "ui", "theme")] == {"dark": True}
 
 
-def test_rebuild_with_redis_down_exits_zero_warns_and_records(code_location: None, env: dict[str, str],
+def test_rebuild_with_redis_down_exits_zero_warns_and_records(env: dict[str, str],
                                                               loaded: str, tmp_path: Path) -> None:
     env = {**env, "REDIS_URL": f"unix://{tmp_path}/no-redis.sock"}
     result = _tickstock(env, "cache", "rebuild")
@@ -123,7 +104,7 @@ def test_rebuild_with_redis_down_exits_zero_warns_and_records(code_location: Non
 
 
 def test_bad_config_file_exits_non_zero_with_one_line_and_writes_nothing(
-        cache_cli: None, env: dict[str, str], loaded: str, tmp_path: Path) -> None:
+        env: dict[str, str], loaded: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("themes:\n  ai:\n    display_name: AI\n    tickers: [NVDA, 'no good']\n")
     before = raw_rows(loaded)
@@ -140,7 +121,7 @@ def test_bad_config_file_exits_non_zero_with_one_line_and_writes_nothing(
     assert execute(loaded, "SELECT count(*) FROM missed_notifications")[0][0] == 0
 
 
-def test_report_text_and_json_agree_with_the_database(code_location: None, env: dict[str, str],
+def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
                                                       loaded: str) -> None:
     assert _tickstock(env, "cache", "rebuild").returncode == 0
     total = execute(loaded, "SELECT count(*) FROM cache_entries WHERE environment = 'DEFAULT'")[0][0]
@@ -186,7 +167,7 @@ def test_report_text_and_json_agree_with_the_database(code_location: None, env: 
     assert report["freshness"]["symbols_age_days"] == pytest.approx(30, abs=0.1)
 
 
-def test_report_on_an_empty_database_recommends_loading_and_rebuilding(cache_cli: None, env: dict[str, str],
+def test_report_on_an_empty_database_recommends_loading_and_rebuilding(env: dict[str, str],
                                                                        database_uri: str) -> None:
     result = _tickstock(env, "cache", "report", "--json")
     assert result.returncode == 0, result.stderr
@@ -197,7 +178,7 @@ def test_report_on_an_empty_database_recommends_loading_and_rebuilding(cache_cli
     assert "symbols is empty: load symbols first" in text and "run `tickstock cache rebuild`" in text
 
 
-def test_report_refuses_a_malformed_ticker_in_one_line(cache_cli: None, env: dict[str, str]) -> None:
+def test_report_refuses_a_malformed_ticker_in_one_line(env: dict[str, str]) -> None:
     result = _tickstock(env, "cache", "report", "--symbols", "AAPL,BAD;DROP")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [

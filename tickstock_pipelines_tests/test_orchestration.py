@@ -102,3 +102,15 @@ def test_cache_families_update_once_after_market_data_not_per_symbol(instance: D
     settled = evaluate_automation_conditions(defs=defs, instance=instance, cursor=after_load.cursor)
     assert settled.total_requested == 0
     assert selection is not None
+
+
+def test_dagster_validates_the_workspace_code_location() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All code locations passed validation" in result.stderr + result.stdout

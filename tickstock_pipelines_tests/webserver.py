@@ -17,6 +17,9 @@ import yaml
 
 from tickstock_pipelines.instance import instance_config
 
+# what users load: the code location "tickstock_pipelines"
+WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -34,7 +37,7 @@ def running_webserver(dagster_home: Path, storage_uri: str, app_uri: str) -> Ite
     log = (dagster_home / "webserver.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port),
-         "-m", "tickstock_pipelines.definitions"],
+         "-w", str(WORKSPACE)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"

@@ -109,7 +109,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
         with engine.begin() as conn:  # one transaction: the rows, the request and its targets
             upsert_symbols(conn, rows)
             for request in requests:
-                record_request(conn, request, context.run_id)
+                record_request(conn, request, context.run.run_id)
                 set_targets(conn, [s for s in request.symbols if s in known_now], request.timespan,
                             request.start)
             if sync.unknown:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
+# platformdirs warns on every run in containers without a login session; it changes nothing for us.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
 # Each module exposes register(subparsers); handlers return the exit status.
-# `load` (issue 4) and `cache` (issue 5) register here when they land.
 _COMMAND_MODULES = ("load", "cache", "ui")
 
 

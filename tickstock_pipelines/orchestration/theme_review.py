@@ -57,9 +57,10 @@ def theme_review(context: AssetExecutionContext, database: DatabaseResource,
     """Quarterly theme review: missing, inactive or delisted theme tickers and candidates to add."""
     report = review_themes(load_config(), read_symbols(database.get_engine()))
     problems = sum(len(r["missing"]) + len(r["inactive"]) for r in report)
-    message = {"event": "theme_review", "timestamp": datetime.now(UTC).isoformat(), "run_id": context.run_id,
+    run_id = context.run.run_id
+    message = {"event": "theme_review", "timestamp": datetime.now(UTC).isoformat(), "run_id": run_id,
                "themes": len(report), "tickers_to_review": problems, "report": report}
-    delivered = publish(redis, database, "admin_notifications", message, run_id=context.run_id)
+    delivered = publish(redis, database, "admin_notifications", message, run_id=run_id)
     context.log.info(f"theme review: {len(report)} themes, {problems} tickers missing or inactive; "
                      f"admin_notifications {'sent' if delivered else 'recorded as missed'}")
     return MaterializeResult(metadata={

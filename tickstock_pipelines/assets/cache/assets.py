@@ -55,7 +55,7 @@ class CacheRebuildConfig(Config):
 def cache_entries(context: AssetExecutionContext, config: CacheRebuildConfig, database: DatabaseResource,
                   redis: RedisResource) -> Iterator[MaterializeResult]:
     families = [key.path[-1] for key in context.selected_asset_keys]
-    run_id = context.run_id
+    run_id = context.run.run_id
     try:
         definitions = load_config(config.config_path)  # a bad file stops here, before any read or write
         log = context.log.info if config.verbose else context.log.debug

@@ -1,0 +1,102 @@
+"""The Dagster UI as admin panel: a real webserver on the embedded instance, checked over GraphQL and in
+headless Chromium (screenshots kept under artifacts/ui/)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tickstock_pipelines_tests.conftest import create_database
+from tickstock_pipelines_tests.webserver import graphql, running_webserver
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "ui"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+FAMILIES = {"market_cap", "sector_leaders", "market_leaders", "themes", "industry", "etf_universes",
+            "complete", "stats"}
+MARKET_DATA = {"symbols", "ohlcv_daily", "ohlcv_minute", "etf_metadata"}
+
+REPOSITORY_QUERY = """
+{
+  repositoriesOrError {
+    ... on RepositoryConnection {
+      nodes {
+        name
+        jobs { name }
+        schedules { name cronSchedule executionTimezone }
+        sensors { name }
+        assetNodes { assetKey { path } groupName hasAssetChecks description }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def webserver(pg_template_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    storage = create_database(pg_template_uri, "ui_dagster")
+    app = create_database(pg_template_uri, "ui_app")
+    with running_webserver(tmp_path_factory.mktemp("ui_home"), storage, app) as base_url:
+        yield base_url
+
+
+def test_graphql_lists_assets_checks_jobs_schedules_and_sensors(webserver: str) -> None:
+    [repo] = graphql(webserver, REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
+    assert MARKET_DATA | FAMILIES <= set(nodes)
+    assert {nodes[k]["groupName"] for k in MARKET_DATA} == {"market_data"}
+    assert {nodes[k]["groupName"] for k in FAMILIES} == {"cache_entries"}
+    assert all(nodes[k]["description"] for k in MARKET_DATA | FAMILIES)
+    assert nodes["ohlcv_daily"]["hasAssetChecks"] and nodes["market_cap"]["hasAssetChecks"]
+    jobs = {j["name"] for j in repo["jobs"]}
+    assert {"load_job", "cache_rebuild_job"} <= jobs
+    schedules = {s["name"]: s for s in repo["schedules"]}
+    assert {"weekly_refresh", "monthly_full_rebuild", "quarterly_theme_review"} <= set(schedules)
+    assert {s["executionTimezone"] for s in schedules.values()} == {"America/New_York"}
+    sensors = {s["name"] for s in repo["sensors"]}
+    assert {"admin_notify_on_success", "admin_notify_on_failure"} <= sensors
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="headless Chromium is not installed (CI installs it and requires it)")
+def test_browser_shows_asset_graph_and_launchpad(webserver: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM or "/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{webserver}/overview", wait_until="networkidle")
+        skip = page.get_by_text("Skip", exact=True)  # the first-visit community dialog
+        if skip.count():
+            skip.first.click()
+        location = f"{webserver}/locations/tickstock_pipelines"
+        page.goto(f"{location}/asset-groups/cache_entries", wait_until="networkidle")
+        page.get_by_text("market_cap", exact=True).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "asset_graph_cache_entries.png"))
+
+        page.goto(f"{location}/asset-groups/market_data", wait_until="networkidle")
+        page.get_by_text("ohlcv_daily", exact=True).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "asset_graph_market_data.png"))
+
+        page.goto(f"{location}/jobs/load_job/playground", wait_until="networkidle")
+        page.get_by_text("Launch run").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "launchpad_load_job.png"))
+
+        page.goto(f"{webserver}/automation", wait_until="networkidle")
+        page.get_by_text("weekly_refresh").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "automation.png"))
+        browser.close()
+    assert all((ARTIFACTS / name).stat().st_size > 10_000 for name in (
+        "asset_graph_cache_entries.png", "asset_graph_market_data.png", "launchpad_load_job.png",
+        "automation.png"))
