@@ -205,3 +205,48 @@ def test_bad_input_fails_the_run_and_writes_nothing(
         counts = conn.execute(sa.text("SELECT (SELECT count(*) FROM symbols), (SELECT count(*) FROM "
                                       "load_requests), (SELECT count(*) FROM coverage_targets)")).one()
     assert counts == (0, 0, 0)
+
+
+def test_minute_bars_stream_into_timestamptz_rows_for_the_requested_symbols_only(
+        instance: DagsterInstance, resources: dict[str, Any], database_uri: str) -> None:
+    assert run_load(instance, resources, {"symbols": ["KO"], "months": 1}, ["KO"],
+                    ["symbols", "ohlcv_daily"]).success
+    result = run_load(instance, resources, {"symbols": ["PEP"], "months": 1, "timespan": "minute"},
+                      ["KO", "PEP"], ["symbols", "ohlcv_minute"])
+    assert result.success
+    minute = metadata(result, "ohlcv_minute")
+    with sa.create_engine(database_uri).connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT symbol, count(*), count(DISTINCT (timestamp AT TIME ZONE 'America/New_York')::date), "
+            "min((timestamp AT TIME ZONE 'America/New_York')::time), "
+            "max((timestamp AT TIME ZONE 'America/New_York')::time) FROM ohlcv_minute GROUP BY symbol")).all()
+    [(symbol, count, days, first, last)] = rows  # KO asked for day bars only
+    start = history_start(last_completed_session(), months=1)
+    assert symbol == "PEP" and days == sessions_since(start) and count == minute["rows_inserted"]
+    assert first.isoformat() >= "09:30:00" and last.isoformat() <= "15:59:00"
+    assert minute["pages"] >= 1 and dict(minute["api_calls_by_endpoint"]) == {"aggs": minute["pages"]}
+
+
+def test_a_failed_details_call_never_downgrades_a_good_row(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    assert run_load(instance, resources, {"symbols": ["AAPL"], "months": 1}, ["AAPL"], ["symbols"]).success
+    engine = sa.create_engine(database_uri)
+    query = sa.text("SELECT name, market_cap, sector, sic_code, details_updated_at FROM symbols")
+    with engine.connect() as conn:
+        before = conn.execute(query).one()
+    live_sandbox.inject("500", path="/v3/reference/tickers/AAPL")
+    result = run_load(instance, resources, {"symbols": ["AAPL"], "max_details_age_days": 0}, ["AAPL"],
+                      ["symbols"])
+    assert not result.success  # the only requested ticker could not be read: refused, nothing written
+    with engine.connect() as conn:
+        assert conn.execute(query).one() == before
+    live_sandbox.reset()
+    live_sandbox.inject("500", path="/v3/reference/tickers/AAPL")
+    mixed = run_load(instance, resources, {"symbols": ["AAPL", "MSFT"], "max_details_age_days": 0},
+                     ["AAPL", "MSFT"], ["symbols"])
+    assert mixed.success and metadata(mixed, "symbols")["failed_tickers"] == ["AAPL"]
+    with engine.connect() as conn:
+        aapl = conn.execute(sa.text("SELECT name, market_cap, sector, sic_code, details_updated_at "
+                                    "FROM symbols WHERE symbol = 'AAPL'")).one()
+    assert aapl == before
