@@ -250,3 +250,39 @@ def test_a_failed_details_call_never_downgrades_a_good_row(
         aapl = conn.execute(sa.text("SELECT name, market_cap, sector, sic_code, details_updated_at "
                                     "FROM symbols WHERE symbol = 'AAPL'")).one()
     assert aapl == before
+
+
+def test_weekly_refresh_and_theme_review_run_end_to_end(
+        instance: DagsterInstance, resources: dict[str, Any], database_uri: str, redis_client: Any) -> None:
+    from tickstock_pipelines.assets.cache import cache_defs
+    from tickstock_pipelines.orchestration import orchestration_defs
+    from tickstock_pipelines.orchestration.schedules import weekly_refresh
+
+    dow30 = _dow30()
+    assert run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30,
+                    ["symbols", "ohlcv_daily"]).success
+    with sa.create_engine(database_uri).begin() as conn:  # a week later: the last session is missing
+        conn.execute(sa.text("DELETE FROM ohlcv_daily WHERE date = (SELECT max(date) FROM ohlcv_daily)"))
+        conn.execute(sa.text("UPDATE coverage_targets SET loaded_end = loaded_end - 7"))
+    from dagster import build_schedule_context
+
+    with build_schedule_context(instance=instance) as context:
+        request = weekly_refresh(context)
+    defs = Definitions.merge(market_data_defs, cache_defs, orchestration_defs,
+                             Definitions(resources=resources))
+    weekly = defs.resolve_job_def("weekly_refresh_job").execute_in_process(
+        instance=instance, run_config=request.run_config, tags=request.tags)
+    assert weekly.success
+    sym, bars = metadata(weekly, "symbols"), metadata(weekly, "ohlcv_daily")
+    assert [r["universe"] for r in sym["request"]] == ["dow30"] and sym["details_fetched"] == 0
+    assert bars["plan"] == "grouped daily" and bars["rows_inserted"] == len(dow30)
+    assert metadata(weekly, "market_cap")["entries_written"] == 5
+
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe("admin_notifications")
+    review = defs.resolve_job_def("theme_review_job").execute_in_process(instance=instance)
+    assert review.success
+    report = {r["key"]: r for r in metadata(review, "theme_review")["report_json"]}
+    assert "PLTR" in report["ai"]["missing"] and "NVDA" not in report["ai"]["missing"]
+    messages = [m for m in iter(lambda: pubsub.get_message(timeout=2), None) if m["type"] == "message"]
+    assert any(b'"theme_review"' in m["data"] for m in messages)
