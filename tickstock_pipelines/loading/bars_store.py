@@ -55,10 +55,14 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[tuple[object,
     table, time_column = _TABLES[timespan]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    count = 0
-    for row in rows:
+    seen: set[tuple[object, object]] = set()
+    for row in rows:  # one row per (symbol, time): ON CONFLICT may touch a row only once per statement
+        key = (row[0], row[1])
+        if key in seen:
+            continue
+        seen.add(key)
         writer.writerow(row)
-        count += 1
+    count = len(seen)
     if not count:
         return WriteCounts()
     buffer.seek(0)
@@ -74,15 +78,13 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[tuple[object,
             "FROM STDIN WITH (FORMAT csv, NULL '')", buffer)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
         changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in COLUMNS)
+        # Counted in the database: only three numbers come back, not one flag per row.
         cursor.execute(
-            f'INSERT INTO {table} AS t (symbol, "{time_column}", {", ".join(COLUMNS)}) '  # noqa: S608
-            f'SELECT DISTINCT ON (symbol, "{time_column}") symbol, "{time_column}", {", ".join(COLUMNS)} '
-            f"FROM staging_{table} "
+            f'WITH merged AS (INSERT INTO {table} AS t (symbol, "{time_column}", {", ".join(COLUMNS)}) '  # noqa: S608
+            f'SELECT symbol, "{time_column}", {", ".join(COLUMNS)} FROM staging_{table} '
             f'ON CONFLICT (symbol, "{time_column}") DO UPDATE SET {updates} '
             f"WHERE {changed.replace(f'{table}.', 't.')} "
-            "RETURNING (xmax = 0) AS inserted")
-        flags = [r[0] for r in cursor.fetchall()]
-        cursor.execute(f"SELECT count(DISTINCT (symbol, \"{time_column}\")) FROM staging_{table}")  # noqa: S608
-        distinct = cursor.fetchone()[0]
-    inserted = sum(flags)
-    return WriteCounts(inserted=inserted, updated=len(flags) - inserted, unchanged=distinct - len(flags))
+            "RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged")
+        inserted, written = cursor.fetchone()
+    return WriteCounts(inserted=inserted, updated=written - inserted, unchanged=count - written)
