@@ -16,6 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from tickstock_pipelines.loading.bars_store import WriteCounts, daily_rows, upsert_bars
+from tickstock_pipelines.loading.concurrency import ordered_map
 from tickstock_pipelines.loading.coverage import Gap, mark_loaded
 from tickstock_pipelines.loading.planner import CallPlan
 from tickstock_pipelines.loading.progress import Progress
@@ -42,11 +43,17 @@ def load_daily(engine: sa.Engine, client: PolygonClient, plan: CallPlan,
     outcome = DailyOutcome()
     progress = Progress("ohlcv_daily calls", plan.calls, log)
     done = 0
-    for gap in plan.aggregates:
-        rows = []
+
+    def fetch_gap(gap: Gap) -> tuple[list[tuple[object, ...]], list[InvalidBar]]:
+        rows, rejected = [], []
         for page in client.aggregates(gap.symbol, "day", gap.first, gap.last):
             rows.extend(daily_rows(gap.symbol, page.bars))
-            outcome.rejected.extend(page.rejected)
+            rejected.extend(page.rejected)
+        return rows, rejected
+
+    for gap, (rows, rejected) in zip(plan.aggregates, ordered_map(fetch_gap, plan.aggregates,
+                                                                  client.concurrency), strict=True):
+        outcome.rejected.extend(rejected)
         with engine.begin() as conn:
             outcome.counts.add(upsert_bars(conn, "day", rows))
             mark_loaded(conn, [gap], "day")
@@ -64,8 +71,8 @@ def load_daily(engine: sa.Engine, client: PolygonClient, plan: CallPlan,
         for session in planned[bisect_left(planned, gap.first):bisect_right(planned, gap.last)]:
             wanted[session].add(gap.symbol)
     batch: list[tuple[object, ...]] = []
-    for i, session in enumerate(plan.grouped_sessions, start=1):
-        page = client.grouped_daily(session)
+    pages = ordered_map(client.grouped_daily, plan.grouped_sessions, client.concurrency)
+    for i, (session, page) in enumerate(zip(plan.grouped_sessions, pages, strict=True), start=1):
         symbols = wanted.get(session, set())
         for bar in page.bars:
             if bar.ticker in symbols:

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tickstock_pipelines.loading.concurrency import ordered_map
 from tickstock_pipelines.loading.sectors import SectorMap
-from tickstock_pipelines.resources.polygon import PolygonClient, PolygonError, TickerRef
+from tickstock_pipelines.resources.polygon import PolygonClient, PolygonError, TickerDetails, TickerRef
 
 # Polygon ticker types of exchange-traded products; `etf_type` keeps the real one.
 ETP_TYPES = frozenset({"ETF", "ETN", "ETV", "ETS", "ETD"})
@@ -87,15 +88,20 @@ def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: Sector
                   ) -> tuple[list[dict[str, object]], SyncResult]:
     """Details of each ticker, one call each; unknown and failed tickers are reported, not raised."""
     result, rows = SyncResult(), []
-    for done, ticker in enumerate(tickers, start=1):
+
+    def ask(ticker: str) -> TickerDetails | PolygonError | None:
         try:
-            details = client.ticker_details(ticker)
+            return client.ticker_details(ticker)
         except PolygonError as exc:
-            result.failed[ticker] = str(exc)
+            return exc
+
+    answers = ordered_map(ask, tickers, client.concurrency)
+    for done, (ticker, details) in enumerate(zip(tickers, answers, strict=True), start=1):
+        if isinstance(details, PolygonError):
+            result.failed[ticker] = str(details)
             details = None
-        else:
-            if details is None:
-                result.unknown.append(ticker)
+        elif details is None:
+            result.unknown.append(ticker)
         if details is not None:
             row = record(details, sectors)
             rows.append(row)

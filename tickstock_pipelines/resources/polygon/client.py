@@ -11,6 +11,7 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -92,12 +93,14 @@ class PolygonClient:
     def __init__(
         self, *, api_key: str, base_url: str, limiter: SharedRateLimiter | None, sandbox: bool,
         timeout_seconds: float = 30.0, max_retries: int = 5, backoff_seconds: float = 1.0,
-        max_backoff_seconds: float = 60.0,
+        max_backoff_seconds: float = 60.0, concurrency: int = 1,
     ) -> None:
         if not api_key:
             raise ValueError("PolygonClient needs an API key (the sandbox's key in sandbox mode)")
         self.sandbox = sandbox
         self.calls: Counter[str] = Counter()
+        self.concurrency = max(1, concurrency)  # requests the loaders may keep in flight at once
+        self._calls_lock = threading.Lock()
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         self._limiter = limiter
@@ -251,7 +254,8 @@ class PolygonClient:
                 waited = self._limiter.acquire()
                 if waited > 1:
                     log.debug("waited %.1fs for the request budget before %s", waited, shown)
-            self.calls[endpoint] += 1
+            with self._calls_lock:  # loaders call from several threads
+                self.calls[endpoint] += 1
             log.debug("GET %s (%s for %s, attempt %d)", shown, endpoint, what, attempt + 1)
             delay: float | None = None
             try:

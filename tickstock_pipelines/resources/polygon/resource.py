@@ -32,6 +32,8 @@ class PolygonResource(ConfigurableResource):
                                                             "REDIS_URL or the embedded Redis")
     timeout_seconds: float = Field(default=30.0, description="connect and read timeout of every request")
     max_retries: int = Field(default=5, description="retries after the first attempt (429, 5xx, network)")
+    concurrency: int = Field(default=4, ge=1, le=32, description="requests a loader keeps in flight at once "
+                             "(the shared budget still sets the pace)")
     backoff_seconds: float = Field(default=1.0, description="first retry delay; doubles, with jitter")
     max_wait_seconds: float = Field(default=900.0, description="longest wait for the shared budget")
     budget_key: str = Field(default=DEFAULT_KEY, description="Redis key of the shared budget")
@@ -61,5 +63,5 @@ class PolygonResource(ConfigurableResource):
         return PolygonClient(
             api_key=str(api_key), base_url=base_url, limiter=limiter, sandbox=sandbox,
             timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
-            backoff_seconds=self.backoff_seconds,
+            backoff_seconds=self.backoff_seconds, concurrency=self.concurrency,
         )
