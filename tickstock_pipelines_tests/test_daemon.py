@@ -1,0 +1,91 @@
+"""`tickstock ui` as operators run it: the webserver and the daemon on one instance. A load through the
+CLI makes the automation rebuild the cache once, by itself (the real daemon, not a simulation)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from dagster import DagsterInstance, DagsterRunStatus
+
+from tickstock_pipelines.instance import instance_config
+from tickstock_pipelines_tests.conftest import create_database
+from tickstock_pipelines_tests.webserver import free_port, graphql
+
+CACHE_AUTOMATION_TAG = "dagster/sensor_name"
+
+
+@pytest.fixture
+def ui(pg_template_uri: str, database_uri: str, redis_url: str,
+       tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    storage = create_database(pg_template_uri, f"daemon_{os.getpid()}")
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(storage)))
+    env = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
+           "DAGSTER_HOME": str(dagster_home)}
+    port = free_port()
+    log = (tmp_path / "ui.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "tickstock_pipelines.cli", "ui", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "ui.log").read_text()[-3000:]
+            try:
+                if requests.get(f"{url}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "tickstock ui did not answer within 120 s"
+            time.sleep(0.5)
+        yield url, env, dagster_home
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def _cache_runs(instance: DagsterInstance) -> list:
+    return [r for r in instance.get_runs() if r.tags.get(CACHE_AUTOMATION_TAG) == "cache_after_market_data"]
+
+
+@pytest.mark.slow
+def test_tickstock_ui_serves_the_location_and_its_daemon_rebuilds_the_cache_once_after_a_load(
+        ui: tuple[str, dict[str, str], Path]) -> None:
+    url, env, dagster_home = ui
+    data = graphql(url, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
+                        "schedules { name } assetNodes { assetKey { path } } } } } }")
+    [repo] = data["repositoriesOrError"]["nodes"]
+    assert {s["name"] for s in repo["schedules"]} == {"weekly_refresh", "monthly_full_rebuild",
+                                                       "quarterly_theme_review"}
+    assert len(repo["assetNodes"]) == 13  # 4 market data + 8 families + theme_review
+
+    load = subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", "load", "--symbols", "KO,PEP",
+                           "--months", "1"], env=env, capture_output=True, text=True, timeout=300)
+    assert load.returncode == 0, load.stderr[-3000:]
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        instance = DagsterInstance.get()
+        deadline = time.monotonic() + 240
+        while not [r for r in _cache_runs(instance) if r.status == DagsterRunStatus.SUCCESS]:
+            assert time.monotonic() < deadline, "the automation did not rebuild the cache within 240 s"
+            time.sleep(3)
+        time.sleep(45)  # more than one automation tick later: still exactly one rebuild
+        runs = _cache_runs(instance)
+        assert len(runs) == 1 and len(runs[0].asset_selection or ()) == 8
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
