@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,18 +17,11 @@ from tickstock_pipelines_tests.cache_fixtures import (
     raw_rows,
     sample_universe,
 )
+from tickstock_pipelines_tests.cli_helpers import said, tickstock
 
 FAMILY_TYPES = ("stock_universe", "etf_universe", "themes", "stock_stats")
 
 
-def _tickstock(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=180)
-
-
-def _said(stderr: str) -> list[str]:
-    """What tickstock itself printed on stderr (the run's Dagster event log goes there too)."""
-    return [line for line in stderr.splitlines() if line.startswith("tickstock:")]
 
 
 @pytest.fixture
@@ -56,9 +47,9 @@ def _family_rows(uri: str) -> dict[tuple[str, str, str], object]:
 
 def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
         env: dict[str, str], loaded: str) -> None:
-    result = _tickstock(env, "cache", "rebuild")
+    result = tickstock(env, "cache", "rebuild")
     assert result.returncode == 0, result.stderr
-    assert _said(result.stderr) == []  # Redis up: no warning
+    assert said(result.stderr) == []  # Redis up: no warning
     (line,) = result.stdout.splitlines()
     produced = len(_family_rows(loaded))
     assert line.startswith(f"tickstock: cache rebuild (replace, DEFAULT) committed {produced} entries for "
@@ -72,7 +63,7 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
 
     add_entry(loaded, "stock_universe", "custom", "mine", '["AAPL"]')
     execute(loaded, "UPDATE symbols SET market_cap = 250e9 WHERE symbol = 'JPM'")
-    result = _tickstock(env, "cache", "rebuild", "--no-delete", "--verbose")
+    result = tickstock(env, "cache", "rebuild", "--no-delete", "--verbose")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("tickstock: cache rebuild (append, DEFAULT) committed")
     assert "0 deleted" in result.stdout.splitlines()[0]
@@ -82,7 +73,7 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
     assert cache_values(loaded)[("stock_universe", "custom", "mine")] == ["AAPL"]
 
     before = _family_rows(loaded)
-    result = _tickstock(env, "cache", "rebuild")  # replace: the custom universe goes, nothing else moves
+    result = tickstock(env, "cache", "rebuild")  # replace: the custom universe goes, nothing else moves
     assert result.returncode == 0, result.stderr
     after = _family_rows(loaded)
     assert set(before) - set(after) == {("stock_universe", "custom", "mine")}
@@ -93,9 +84,9 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
 def test_rebuild_with_redis_down_exits_zero_warns_and_records(env: dict[str, str],
                                                               loaded: str, tmp_path: Path) -> None:
     env = {**env, "REDIS_URL": f"unix://{tmp_path}/no-redis.sock"}
-    result = _tickstock(env, "cache", "rebuild")
+    result = tickstock(env, "cache", "rebuild")
     assert result.returncode == 0, result.stderr
-    (warning,) = _said(result.stderr)
+    (warning,) = said(result.stderr)
     assert warning.startswith("tickstock: warning: Redis unavailable, 3 notifications recorded in "
                               "missed_notifications; the cache is committed")
     assert cache_values(loaded)[("stock_universe", "market_cap", "mega_cap")]["count"] == 3
@@ -109,12 +100,12 @@ def test_bad_config_file_exits_non_zero_with_one_line_and_writes_nothing(
     bad.write_text("themes:\n  ai:\n    display_name: AI\n    tickers: [NVDA, 'no good']\n")
     before = raw_rows(loaded)
     for args in (("cache", "rebuild", "--config", str(bad)), ("cache", "report", "--config", str(bad))):
-        result = _tickstock(env, *args)
+        result = tickstock(env, *args)
         assert result.returncode == 2 and result.stdout == ""
         (line,) = result.stderr.splitlines()
         assert line.startswith(f"tickstock: error: {bad} line 4: themes.ai.tickers[1]"), line
     # Through the environment variable too, and before any run exists.
-    result = _tickstock({**env, "TICKSTOCK_CACHE_CONFIG": str(bad)}, "cache", "rebuild")
+    result = tickstock({**env, "TICKSTOCK_CACHE_CONFIG": str(bad)}, "cache", "rebuild")
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "line 4" in result.stderr
     assert raw_rows(loaded) == before
     assert execute(loaded, "SELECT to_regclass('runs') IS NULL")[0][0]  # not even a Dagster run
@@ -123,10 +114,10 @@ def test_bad_config_file_exits_non_zero_with_one_line_and_writes_nothing(
 
 def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
                                                       loaded: str) -> None:
-    assert _tickstock(env, "cache", "rebuild").returncode == 0
+    assert tickstock(env, "cache", "rebuild").returncode == 0
     total = execute(loaded, "SELECT count(*) FROM cache_entries WHERE environment = 'DEFAULT'")[0][0]
 
-    result = _tickstock(env, "cache", "report", "--json", "--symbols", "aapl,NOPE")
+    result = tickstock(env, "cache", "report", "--json", "--symbols", "aapl,NOPE")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["totals"]["entries"] == total
@@ -146,7 +137,7 @@ def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
     mega = next(e for e in report["entries"] if e["key"] == "mega_cap")
     assert mega["count"] == 3
 
-    text = _tickstock(env, "cache", "report")
+    text = tickstock(env, "cache", "report")
     assert text.returncode == 0, text.stderr
     assert f"Entries: {total}  " in text.stdout
     assert "  stock_universe|market_cap|mega_cap: 3" in text.stdout
@@ -157,29 +148,29 @@ def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
 
     # Symbols change after the rebuild: the report says the cache is behind, and only then.
     execute(loaded, "UPDATE symbols SET market_cap = 1e6, last_updated = now() WHERE symbol = 'AAPL'")
-    report = json.loads(_tickstock(env, "cache", "report", "--json").stdout)
+    report = json.loads(tickstock(env, "cache", "report", "--json").stdout)
     codes = {r["code"] for r in report["recommendations"]}
     assert {"cache_behind_symbols", "buckets_inconsistent"} <= codes and "symbols_stale" not in codes
     assert report["quality"]["market_cap_buckets_consistent"] is False
     execute(loaded, "UPDATE symbols SET last_updated = now() - interval '30 days'")
-    report = json.loads(_tickstock(env, "cache", "report", "--json").stdout)
+    report = json.loads(tickstock(env, "cache", "report", "--json").stdout)
     assert "symbols_stale" in {r["code"] for r in report["recommendations"]}
     assert report["freshness"]["symbols_age_days"] == pytest.approx(30, abs=0.1)
 
 
 def test_report_on_an_empty_database_recommends_loading_and_rebuilding(env: dict[str, str],
                                                                        database_uri: str) -> None:
-    result = _tickstock(env, "cache", "report", "--json")
+    result = tickstock(env, "cache", "report", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["totals"]["entries"] == 0
     assert [r["code"] for r in report["recommendations"]][:2] == ["no_symbols", "no_cache"]
-    text = _tickstock(env, "cache", "report").stdout
+    text = tickstock(env, "cache", "report").stdout
     assert "symbols is empty: load symbols first" in text and "run `tickstock cache rebuild`" in text
 
 
 def test_report_refuses_a_malformed_ticker_in_one_line(env: dict[str, str]) -> None:
-    result = _tickstock(env, "cache", "report", "--symbols", "AAPL,BAD;DROP")
+    result = tickstock(env, "cache", "report", "--symbols", "AAPL,BAD;DROP")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         "tickstock: error: malformed ticker 'BAD;DROP': 1-10 characters of A-Z, 0-9 and '.'"]

@@ -8,6 +8,7 @@ session date. Invalid bars are never stored: they are reported by ticker and dat
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from dagster import (
@@ -58,19 +59,21 @@ def _bars_check(rejected: Sequence[InvalidBar]) -> AssetCheckResult:
                             metadata={"rejected_bars": len(rejected), "rejected": _rejected_table(rejected)})
 
 
+# Both bar assets: one partition per symbol, a backfill of any size in one run, API steps in one pool.
+BARS_ASSET: dict[str, Any] = {
+    "deps": ["symbols"], "partitions_def": symbol_partitions, "backfill_policy": BackfillPolicy.single_run(),
+    "pool": "polygon", "group_name": "market_data", "kinds": {"polygon", "postgres"},
+    "owners": ["team:market-data"],
+}
+
+
 def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
     return list(conn.execute(sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:k) ORDER BY 1"),
                              {"k": list(keys)}).scalars())
 
 
 @asset(
-    deps=["symbols"],
-    partitions_def=symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    pool="polygon",
-    group_name="market_data",
-    kinds={"polygon", "postgres"},
-    owners=["team:market-data"],
+    **BARS_ASSET,
     check_specs=[
         AssetCheckSpec(VALID_BARS, asset="ohlcv_daily", description="no bar failed validation "
                        "(high < low, open/close outside [low, high], negative volume, NaN)"),
@@ -145,13 +148,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
 
 
 @asset(
-    deps=["symbols"],
-    partitions_def=symbol_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    pool="polygon",
-    group_name="market_data",
-    kinds={"polygon", "postgres"},
-    owners=["team:market-data"],
+    **BARS_ASSET,
     check_specs=[AssetCheckSpec(VALID_BARS, asset="ohlcv_minute", description="no minute bar failed "
                                 "validation")],
 )
