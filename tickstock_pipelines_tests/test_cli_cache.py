@@ -75,6 +75,7 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
     before = _family_rows(loaded)
     result = tickstock(env, "cache", "rebuild")  # replace: the custom universe goes, nothing else moves
     assert result.returncode == 0, result.stderr
+    assert "0 new, 0 changed" in result.stdout and "1 deleted; 1 universes changed" in result.stdout
     after = _family_rows(loaded)
     assert set(before) - set(after) == {("stock_universe", "custom", "mine")}
     assert {k: v for k, v in before.items() if k in after} == after

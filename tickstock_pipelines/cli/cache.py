@@ -76,7 +76,8 @@ def rebuild_handler(args: argparse.Namespace) -> int:
           f"{_total(metadata, 'entries_written')} entries for {len(families)} families: "
           f"{_total(metadata, 'rows_inserted')} new, "
           f"{_total(metadata, 'rows_updated')} changed, {_total(metadata, 'rows_unchanged')} unchanged, "
-          f"{_total(metadata, 'rows_deleted')} deleted; {_total(metadata, 'universes_changed')} universes "
+          f"{_total(metadata, 'rows_deleted') + _total(metadata, 'custom_entries_deleted')} deleted; "
+          f"{_total(metadata, 'universes_changed') + _total(metadata, 'custom_universes_changed')} universes "
           f"changed (run {outcome.run_id})")
     if args.verbose:
         for family in families:

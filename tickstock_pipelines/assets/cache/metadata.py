@@ -6,7 +6,7 @@ from typing import Any
 
 from dagster import MetadataValue
 
-from tickstock_pipelines.cache.commit import CommitResult
+from tickstock_pipelines.cache.commit import UNOWNED, CommitResult
 from tickstock_pipelines.cache.entries import CacheEntry, tickers_of
 from tickstock_pipelines.cache.notify import NotifyOutcome
 
@@ -87,6 +87,11 @@ def family_metadata(family: str, entries: list[CacheEntry], result: CommitResult
         "redis_notified": notified.notified,
         "missed_notifications": MetadataValue.json(notified.missed),
     }
+    if result.families and family == result.families[0]:
+        # Rows of family-owned types that no family produces (custom universes) belong to no family;
+        # the first family of the commit reports them once, so totals over families add up.
+        metadata["custom_entries_deleted"] = result.counts[UNOWNED]["deleted"]
+        metadata["custom_universes_changed"] = len(result.changes_for(UNOWNED))
     if family == "market_cap":
         sizes = {e.key: _count(e.value) for e in entries}
         metadata["bucket_sizes"] = MetadataValue.json(sizes)
