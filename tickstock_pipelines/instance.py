@@ -8,6 +8,7 @@ changes data is a run recorded here, so it shows in the UI beside schedules and 
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,39 @@ def get_instance() -> DagsterInstance:
     return DagsterInstance.get()
 
 
+PID_TAG, HOST_TAG = "tickstock/pid", "tickstock/host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Fail CLI runs whose process died (SIGKILL, power cut) and free their pool slots.
+
+    A run executed in the CLI's own process has no run worker for Dagster's run monitoring to watch, so
+    a killed `tickstock load` would stay STARTED and keep the `polygon` slot: the next load would wait
+    for ever. Runs launched by the daemon are left to run monitoring.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    host, reaped = socket.gethostname(), []
+    for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
+                                            tags={HOST_TAG: host})):
+        pid = run.tags.get(PID_TAG, "")
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            instance.report_run_failed(run, f"the process running it (pid {pid}) is gone; marked failed")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            reaped.append(run.run_id)
+    return reaped
+
+
 @dataclass
 class RunOutcome:
     success: bool
@@ -92,7 +126,9 @@ def run_job(
     from tickstock_pipelines.definitions import defs
 
     instance = instance or get_instance()
+    reap_dead_runs(instance)
     job = defs.resolve_job_def(job_name)
+    tags = {**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     # The terminal shows what steps say (progress, warnings); Dagster's DEBUG events stay in the event log.
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
     result = job.execute_in_process(
