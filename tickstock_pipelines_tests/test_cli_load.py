@@ -85,3 +85,17 @@ def test_csv_with_bom_and_symbol_header_loads(env: dict[str, str], database_uri:
     with sa.create_engine(database_uri).connect() as conn:
         loaded = set(conn.execute(sa.text("SELECT DISTINCT symbol FROM ohlcv_daily")).scalars())
     assert loaded == {"KO", "PEP"}
+
+
+def test_a_universe_already_in_cache_entries_loads_by_its_key(env: dict[str, str], database_uri: str) -> None:
+    with sa.create_engine(database_uri).begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO cache_entries (type, name, key, value) VALUES ('stock_universe', 'market_leaders', "
+            "'top_10_stocks', CAST(:v AS jsonb))"),
+            {"v": '{"count": 2, "stocks": [{"ticker": "KO", "rank": 1}, {"ticker": "MCD", "rank": 2}]}'})
+    result = tickstock(env, "load", "--universe", "top_10_stocks", "--months", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sa.create_engine(database_uri).connect() as conn:
+        request = conn.execute(sa.text("SELECT source, universe, symbols FROM load_requests")).one()
+        loaded = set(conn.execute(sa.text("SELECT DISTINCT symbol FROM ohlcv_daily")).scalars())
+    assert request == ("universe", "top_10_stocks", ["KO", "MCD"]) and loaded == {"KO", "MCD"}
