@@ -20,6 +20,12 @@ from tickstock_pipelines import embedded
 from tickstock_pipelines.settings import Settings, load_settings
 
 MAX_CONCURRENT_RUNS = 4
+# One symbol = one partition, so a load of 500 symbols is 500 materializations. Dagster writes each
+# event in its own transaction unless told to batch (about 20 ms each on PostgreSQL); these two settings
+# make a 500-symbol run spend about 1 s on bookkeeping instead of 30 s. The price: a failed range run
+# marks the run failed, not each of its partitions.
+EVENT_SETTINGS = {"DAGSTER_EVENT_BATCH_SIZE": "500",
+                  "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 POLYGON_POOL_LIMIT = 1
 
 
@@ -51,6 +57,8 @@ def ensure_instance_home(settings: Settings | None = None) -> Path:
     """
     settings = settings or load_settings()
     os.environ["TICKSTOCK_HOME"] = str(settings.tickstock_home)
+    for name, value in EVENT_SETTINGS.items():
+        os.environ.setdefault(name, value)
     if os.environ.get("DAGSTER_HOME"):
         home = Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
         home.mkdir(parents=True, exist_ok=True)
