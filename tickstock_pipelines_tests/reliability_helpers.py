@@ -119,7 +119,7 @@ def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], *, time
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
                 return True
-        except sa.exc.OperationalError:
+        except sa.exc.DBAPIError:  # e.g. the runs table before Dagster created it
             pass
         time.sleep(poll)
     os.killpg(process.pid, signal.SIGKILL)
@@ -137,7 +137,8 @@ DOW30 = ("AAPL", "AMGN", "AMZN", "AXP", "BA", "CAT", "CRM", "CSCO", "CVX", "DIS"
 
 @dataclass(frozen=True)
 class Workload:
-    """What one load asks for: the symbols asset's config, the partitions and the assets selected."""
+    """What one load asks for: the symbols asset's config, the partitions and the assets selected (the
+    selection `tickstock load` makes: etf_metadata after day bars, so the tables compare)."""
 
     name: str
     config: dict[str, Any]
@@ -151,7 +152,7 @@ WORKLOADS = {
                                  (*DOW30, "SPY", "QQQ"), ("symbols", "ohlcv_daily", "etf_metadata")),
     # a month for 30 symbols: grouped daily, one call per session
     "daily_grouped": Workload("daily_grouped", {"symbols": list(DOW30), "months": 1}, DOW30,
-                              ("symbols", "ohlcv_daily")),
+                              ("symbols", "ohlcv_daily", "etf_metadata")),
     # nine months of minute bars: more than 50,000 bars, so the aggregates answer comes in pages
     "minute_pages": Workload("minute_pages", {"symbols": ["KO"], "months": 9, "timespan": "minute"},
                              ("KO",), ("symbols", "ohlcv_minute")),
