@@ -119,7 +119,7 @@ def test_a_rebuild_killed_mid_way_leaves_the_previous_cache_intact(
         point: str, env: dict[str, str], database_uri: str) -> None:
     engine = sa.create_engine(database_uri)
     with engine.begin() as conn:  # large enough that the rebuild takes seconds
-        insert_symbols(conn, universe_rows(50_000, 5_000))
+        insert_symbols(conn, universe_rows(20_000, 2_000))
     first = tickstock(env, "cache", "rebuild")
     assert first.returncode == 0, first.stderr[-2000:]
     with engine.begin() as conn:  # the next rebuild would change most universes

@@ -123,7 +123,7 @@ def test_redis_killed_during_a_rebuild_commits_the_cache_and_records_the_missed_
     url, pid_file = own_redis
     engine = sa.create_engine(database_uri)
     with engine.begin() as conn:
-        insert_symbols(conn, universe_rows(50_000, 5_000))
+        insert_symbols(conn, universe_rows(20_000, 2_000))
     engine.dispose()
     env = _env(database_uri, url, "http://127.0.0.1:9")
     before = raw_rows(database_uri)

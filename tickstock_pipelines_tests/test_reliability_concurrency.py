@@ -1,0 +1,164 @@
+"""At the same time: two cache rebuilds, two loads sharing one request budget (measured where the requests
+arrive, at the sandbox), a load and a rebuild. Real `tickstock` subprocesses on one database."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from tickstock_pipelines.cache.synthetic import insert_symbols, universe_rows
+from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
+from tickstock_pipelines_tests.cache_fixtures import cache_values
+from tickstock_pipelines_tests.cli_helpers import tickstock
+from tickstock_pipelines_tests.reliability_helpers import DOW30, count, start_tickstock
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig()) as server:
+        yield server
+
+
+@pytest.fixture
+def env(database_uri: str, redis_url: str, sandbox: SandboxServer) -> dict[str, str]:
+    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
+                   "POLYGON_BASE_URL": sandbox.base_url}
+    for name in ("DAGSTER_HOME", "POLYGON_API_KEY", "TICKSTOCK_CACHE_CONFIG"):
+        environment.pop(name, None)
+    return environment
+
+
+def _big_symbols(uri: str) -> None:
+    engine = sa.create_engine(uri)
+    with engine.begin() as conn:
+        insert_symbols(conn, universe_rows(20_000, 2_000))
+    engine.dispose()
+
+
+_SNAPSHOT = sa.text(
+    "SELECT count(*), string_agg(md5(type || name || key || value::text), '' ORDER BY type, name, key) "
+    "FROM cache_entries WHERE environment = 'DEFAULT'")
+
+
+class Reader(threading.Thread):
+    """Reads the whole cache in one statement, over and over: every snapshot it sees is one cache."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(daemon=True)
+        self.engine = sa.create_engine(uri)
+        self.seen: set[tuple[int, str]] = set()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            with self.engine.connect() as conn:
+                row = conn.execute(_SNAPSHOT).one()
+            self.seen.add((row[0], row[1] or ""))
+            time.sleep(0.02)
+
+    def finish(self) -> set[tuple[int, str]]:
+        self.stop.set()
+        self.join(timeout=30)
+        self.engine.dispose()
+        return self.seen
+
+
+def _snapshot(uri: str) -> tuple[int, str]:
+    engine = sa.create_engine(uri)
+    with engine.connect() as conn:
+        row = conn.execute(_SNAPSHOT).one()
+    engine.dispose()
+    return row[0], row[1] or ""
+
+
+def test_two_rebuilds_at_once_serialise_and_readers_see_old_or_new_never_a_mix(
+        env: dict[str, str], database_uri: str) -> None:
+    _big_symbols(database_uri)
+    assert tickstock(env, "cache", "rebuild").returncode == 0
+    old = _snapshot(database_uri)
+    engine = sa.create_engine(database_uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE symbols SET market_cap = market_cap * 3 "
+                             "WHERE abs(hashtext(symbol)) % 5 = 0"))
+    engine.dispose()
+
+    reader = Reader(database_uri)
+    reader.start()
+    first, second = start_tickstock(env, "cache", "rebuild"), start_tickstock(env, "cache", "rebuild")
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    seen = reader.finish()
+    assert first.returncode == 0 and second.returncode == 0, [o[1][-2000:] for o in outputs]
+    new = _snapshot(database_uri)
+    assert new != old
+    assert seen <= {old, new}, "a reader saw a cache that is neither the old one nor the new one"
+    # One of the two wrote the change; the other, serialised after it, found nothing to do.
+    lines = sorted(o[0].splitlines()[0] for o in outputs)
+    assert sum(" 0 new, 0 changed, " in line and " 0 deleted;" in line for line in lines) >= 1, lines
+    assert count(database_uri, "SELECT count(*) FROM (SELECT 1 FROM cache_entries GROUP BY type, name, key, "
+                               "environment HAVING count(*) > 1) d") == 0
+    third = tickstock(env, "cache", "rebuild")
+    assert " 0 new, 0 changed, " in third.stdout and " 0 deleted;" in third.stdout and _snapshot(
+        database_uri) == new
+
+
+def test_two_loads_at_once_share_one_request_budget_measured_at_the_sandbox(
+        env: dict[str, str], database_uri: str, sandbox: SandboxServer) -> None:
+    budget = 120.0  # requests per minute for both processes together: one every 0.5 s
+    env = {**env, "POLYGON_REQUESTS_PER_MINUTE": str(int(budget))}
+    left, right = DOW30[:12], DOW30[12:24]
+    processes = [start_tickstock(env, "load", "--symbols", ",".join(group), "--months", "6")
+                 for group in (left, right)]
+    outputs = [p.communicate(timeout=600) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
+
+    requests = sandbox.stats()["requests"]
+    times = sorted(r["monotonic"] for r in requests)
+    assert len(times) >= 2 * (12 + 1 + 12)  # details, splits and one aggregates call per symbol, each load
+    interval = 60.0 / budget
+    # Never faster than the budget, over any stretch: n requests need at least (n - 1) intervals
+    # (less 50 ms of scheduling jitter per stretch).
+    for i in range(len(times)):
+        for j in range(i + 1, len(times)):
+            assert times[j] - times[i] >= (j - i) * interval - 0.05, (i, j, times[j] - times[i])
+    observed = (len(times) - 1) / (times[-1] - times[0]) * 60
+    assert observed <= budget * 1.02
+    # Both loads were sending during the same stretch: the budget was shared, not taken in turns.
+    def span(group: tuple[str, ...]) -> tuple[float, float]:
+        mine = [r["monotonic"] for r in requests if r["ticker"] in group]
+        return min(mine), max(mine)
+    (a0, a1), (b0, b1) = span(left), span(right)
+    overlap = min(a1, b1) - max(a0, b0)
+    assert overlap > 5.0, (a0, a1, b0, b1)
+    print(f"two loads: {len(times)} requests, {observed:.1f}/min observed against {budget:g}/min, "
+          f"overlap {overlap:.1f} s")
+    with sa.create_engine(database_uri).connect() as conn:
+        loaded = set(conn.execute(sa.text("SELECT DISTINCT symbol FROM ohlcv_daily")).scalars())
+    assert loaded == set(left) | set(right)
+
+
+def test_a_load_and_a_rebuild_at_once_both_succeed_and_the_cache_is_one_snapshot_of_symbols(
+        env: dict[str, str], database_uri: str) -> None:
+    _big_symbols(database_uri)
+    load = start_tickstock(env, "load", "--symbols", ",".join(DOW30), "--months", "3")
+    time.sleep(2.0)  # the load is importing and resolving; the rebuild starts while it runs
+    rebuild = start_tickstock(env, "cache", "rebuild")
+    out_rebuild, err_rebuild = rebuild.communicate(timeout=300)
+    out_load, err_load = load.communicate(timeout=600)
+    assert rebuild.returncode == 0, err_rebuild[-2000:]
+    assert load.returncode == 0, err_load[-2000:]
+    # The load's symbols arrived in one transaction: the rebuild saw all 30 or none of them.
+    all_stocks = set(cache_values(database_uri)[("stock_universe", "complete", "all_stocks")])
+    present = set(DOW30) & all_stocks
+    assert present in (set(), set(DOW30)), sorted(present)
+    # A rebuild after both brings everything in, and a next one has nothing to do.
+    assert tickstock(env, "cache", "rebuild").returncode == 0
+    assert set(DOW30) <= set(cache_values(database_uri)[("stock_universe", "complete", "all_stocks")])
+    assert " 0 new, 0 changed, " in tickstock(env, "cache", "rebuild").stdout
+    assert count(database_uri, "SELECT count(DISTINCT symbol) FROM ohlcv_daily") == 30
