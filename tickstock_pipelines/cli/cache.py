@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_TICKER = re.compile(r"^[A-Z0-9.]{1,10}$")
+_TICKER = re.compile(r"^(?=[A-Z0-9.]*[A-Z0-9])[A-Z0-9.]{1,10}\Z")  # loading.requests.TICKER_PATTERN
 _ENVIRONMENT_HELP = "cache_entries.environment (default DEFAULT)"
 
 
@@ -100,7 +100,8 @@ def rebuild_handler(args: argparse.Namespace) -> int:
 def _tickers(text: str | None) -> list[str] | None:
     if not text:
         return None
-    tickers = [t.strip().upper() for t in text.split(",") if t.strip()]
+    # ASCII before upper-casing ('ß'.upper() is 'SS'), the same rule as a load's tickers.
+    tickers = [t.strip().upper() if t.isascii() else t.strip() for t in text.split(",") if t.strip()]
     bad = [t for t in tickers if not _TICKER.match(t)]
     if bad or not tickers:
         raise ValueError(f"malformed ticker {bad[0] if bad else text!r}: 1-10 characters of A-Z, 0-9 and '.'")
