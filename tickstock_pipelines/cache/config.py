@@ -169,7 +169,10 @@ class CacheConfig(_Strict):
 
 def _parse(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     """Data and the node tree of one YAML document; syntax errors and duplicate keys name their line."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # rejects control characters (NUL …) before any line is read
+    except yaml.YAMLError as exc:
+        raise CacheConfigError(f"{source}: {' '.join(str(exc).split())}") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -249,7 +252,8 @@ def _path_text(loc: tuple[Any, ...]) -> str:
         elif isinstance(step, int):
             text += f"[{step}]"
         else:
-            text += f".{step}" if text else str(step)
+            name = str(step) if str(step).isprintable() else repr(step)  # a key of "\r" stays one line
+            text += f".{name}" if text else name
     return text
 
 
@@ -266,9 +270,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> CacheConfig:
         file = Path(user_path).expanduser()
         source = str(file)
         try:
-            text = file.read_text()
+            text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise CacheConfigError(f"{source}: cannot read cache config: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError:
+            raise CacheConfigError(f"{source}: not UTF-8 text") from None
         user_data, user_node = _parse(text, source)
         if user_data is not None and not isinstance(user_data, dict):
             raise CacheConfigError(f"{source} line 1: the cache config must be a mapping")
