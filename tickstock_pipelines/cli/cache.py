@@ -10,6 +10,13 @@ from typing import Any
 
 _TICKER = re.compile(r"^(?=[A-Z0-9.]*[A-Z0-9])[A-Z0-9.]{1,10}\Z")  # loading.requests.TICKER_PATTERN
 _ENVIRONMENT_HELP = "cache_entries.environment (default DEFAULT)"
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_-]{1,20}\Z")  # cache_entries.environment is varchar(20)
+
+
+def _environment(value: str) -> str:
+    if not _ENVIRONMENT.match(value):
+        raise argparse.ArgumentTypeError(f"{value[:30]!r}: 1-20 characters of A-Z, a-z, 0-9, '_' and '-'")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rebuild.add_argument("--verbose", action="store_true", help="per-family counts, changes and timings")
     rebuild.add_argument("--config", metavar="FILE",
                          help="definitions laid over the shipped ones (default: $TICKSTOCK_CACHE_CONFIG)")
-    rebuild.add_argument("--environment", default="DEFAULT", help=_ENVIRONMENT_HELP)
+    rebuild.add_argument("--environment", default="DEFAULT", type=_environment, help=_ENVIRONMENT_HELP)
     rebuild.set_defaults(func=rebuild_handler)
 
     report = commands.add_parser("report", help="verify the cache against symbols (counts, freshness, "
@@ -32,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--symbols", metavar="A,B", help="also show where these tickers appear")
     report.add_argument("--json", action="store_true", help="print the report as one JSON document")
     report.add_argument("--config", metavar="FILE", help="cache definitions used for the quality checks")
-    report.add_argument("--environment", default="DEFAULT", help=_ENVIRONMENT_HELP)
+    report.add_argument("--environment", default="DEFAULT", type=_environment, help=_ENVIRONMENT_HELP)
     report.set_defaults(func=report_handler)
 
 
