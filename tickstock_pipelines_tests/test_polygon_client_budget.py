@@ -69,7 +69,11 @@ def test_retries_and_429s_are_spent_from_the_budget(sandbox: SandboxServer,
     assert client.ticker_details("AAPL") is not None
     stamps = [t for t, _ in _arrivals(sandbox)]
     assert len(stamps) == 4 and client.calls == {"ticker_details": 4}
-    assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) >= 0.18, stamps
+    # Each attempt books its own 0.2 s slot: four attempts span three slots. A single gap may come out a
+    # little short when the previous request left its slot late (slots are booked on schedule, not
+    # from the last send), so the gaps are bounded loosely and the span tightly.
+    assert stamps[-1] - stamps[0] >= 3 * 0.2 - 0.02, stamps
+    assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) >= 0.1, stamps
 
 
 def test_requests_are_evenly_spaced_not_burst(redis_client: redis.Redis) -> None:
