@@ -72,7 +72,7 @@ def test_retries_and_429s_are_spent_from_the_budget(sandbox: SandboxServer,
     # Each attempt books its own 0.2 s slot: four attempts span three slots. A single gap may come out a
     # little short when the previous request left its slot late (slots are booked on schedule, not
     # from the last send), so the gaps are bounded loosely and the span tightly.
-    assert stamps[-1] - stamps[0] >= 3 * 0.2 - 0.02, stamps
+    assert stamps[-1] - stamps[0] >= 3 * 0.2 - 0.05, stamps  # a burst would take a few ms
     assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) >= 0.1, stamps
 
 
