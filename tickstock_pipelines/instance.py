@@ -68,14 +68,21 @@ def ensure_instance_home(settings: Settings | None = None) -> Path:
     text = yaml.safe_dump(instance_config(embedded.dagster_storage_uri(settings)), sort_keys=False)
     config_file = home / "dagster.yaml"
     if not config_file.exists() or config_file.read_text() != text:
-        config_file.write_text(text)
+        staged = config_file.with_suffix(f".{os.getpid()}.tmp")
+        staged.write_text(text)
+        staged.replace(config_file)  # atomic: a concurrent reader sees the old file or the new one
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
 def get_instance() -> DagsterInstance:
-    ensure_instance_home()
-    return DagsterInstance.get()
+    """The instance; two processes starting at once on a fresh storage database must not both create
+    Dagster's schema, so the first use is serialised with a lock file in DAGSTER_HOME."""
+    import fasteners
+
+    home = ensure_instance_home()
+    with fasteners.InterProcessLock(str(home / ".tickstock-instance.lock")):
+        return DagsterInstance.get()
 
 
 PID_TAG, HOST_TAG = "tickstock/pid", "tickstock/host"
