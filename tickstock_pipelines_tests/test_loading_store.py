@@ -119,3 +119,23 @@ def test_new_rows_among_existing_ones_take_the_upsert_path_and_all_arrive(engine
     assert (mixed.inserted, mixed.updated, mixed.unchanged) == (2, 0, 1)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily")).scalar_one() == 3
+
+
+def test_binary_copy_keeps_exact_values_and_nulls_on_both_paths(engine: sa.Engine) -> None:
+    """Floats travel as float8 bits, a missing vwap or trade count as NULL, in the straight COPY and in the
+    staging upsert alike; a key repeated in one call is written once (the first wins)."""
+    first, second = date(2025, 1, 2), date(2025, 1, 3)
+    exact = Bar(timestamp=datetime(2025, 1, 2, 5, tzinfo=UTC), open=0.1 + 0.2, high=1e308, low=5e-324,
+                close=123.456789012345, volume=2**40, vwap=None, transactions=None)
+    with engine.begin() as conn:
+        fast = upsert_bars(conn, "day", daily_rows("AAA", [exact, _day_bar(first, close=9.5)]))
+    with engine.begin() as conn:  # `first` exists: the whole call goes through staging
+        slow = upsert_bars(conn, "day", [*daily_rows("BBB", [exact]),
+                                         *daily_rows("AAA", [_day_bar(second), exact])])
+    assert (fast.inserted, fast.unchanged) == (1, 0)
+    assert (slow.inserted, slow.updated, slow.unchanged) == (2, 0, 1)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT symbol, date, open, high, low, close, volume, vwap, transactions "
+                                    "FROM ohlcv_daily ORDER BY symbol, date")).all()
+    stored = ("AAA", first, 0.1 + 0.2, 1e308, 5e-324, 123.456789012345, 2**40, None, None)
+    assert rows == [stored, ("AAA", second, 10.0, 11.0, 9.0, 10.0, 1000, 10.2, 7), ("BBB", *stored[1:])]

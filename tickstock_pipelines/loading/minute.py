@@ -37,6 +37,7 @@ def load_minute(engine: sa.Engine, client: PolygonClient, gaps: Sequence[Gap],
                 with engine.begin() as conn:
                     outcome.counts.add(upsert_bars(conn, "minute", minute_rows(gap.symbol, page.bars)))
                 outcome.symbols_written.add(gap.symbol)
+            del page  # else it stays referenced while the next page downloads: two pages at the peak
         with engine.begin() as conn:
             mark_loaded(conn, [gap], "minute")
         progress(done)
