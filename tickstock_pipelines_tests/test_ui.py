@@ -1,5 +1,6 @@
 """The Dagster UI as admin panel: a real webserver on the embedded instance, checked over GraphQL and in
-headless Chromium (screenshots kept under artifacts/ui/)."""
+headless Chromium (screenshots kept under artifacts/ui/), after a real `tickstock load` and `tickstock cache
+rebuild` on the same instance, so the pages show what a data engineer sees after a load."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tickstock_pipelines_tests.cli_helpers import tickstock
 from tickstock_pipelines_tests.conftest import create_database
 from tickstock_pipelines_tests.webserver import graphql, running_webserver
 
@@ -37,12 +39,64 @@ REPOSITORY_QUERY = """
 """
 
 
+LATEST_QUERY = """
+query Latest($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      assetMaterializations(limit: 1) {
+        metadataEntries {
+          label
+          ... on IntMetadataEntry { intValue }
+          ... on BoolMetadataEntry { boolValue }
+          ... on MarkdownMetadataEntry { mdStr }
+        }
+      }
+      assetChecksOrError {
+        ... on AssetChecks { checks { name executionForLatestMaterialization { status } } }
+      }
+    }
+  }
+}
+"""
+LOADED = ("AAPL", "MSFT", "SPY")
+
+
 @pytest.fixture(scope="module")
-def webserver(pg_template_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def webserver(pg_template_uri: str, redis_url: str,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     storage = create_database(pg_template_uri, "ui_dagster")
     app = create_database(pg_template_uri, "ui_app")
-    with running_webserver(tmp_path_factory.mktemp("ui_home"), storage, app) as base_url:
+    home = tmp_path_factory.mktemp("ui_home")
+    with running_webserver(home, storage, app) as base_url:
+        env = {**os.environ, "DAGSTER_HOME": str(home), "DATABASE_URI": app, "REDIS_URL": redis_url}
+        for args in (("load", "--symbols", ",".join(LOADED), "--months", "3"), ("cache", "rebuild")):
+            done = tickstock(env, *args)
+            assert done.returncode == 0, done.stderr[-3000:]
         yield base_url
+
+
+def _latest(base_url: str, asset: str) -> tuple[dict[str, dict], dict[str, str | None]]:
+    """The latest materialization's metadata by label, and each check's status for it."""
+    node = graphql(base_url, LATEST_QUERY, {"path": [asset]})["assetNodeOrError"]
+    [event] = node["assetMaterializations"]
+    checks = {c["name"]: (c["executionForLatestMaterialization"] or {}).get("status")
+              for c in node["assetChecksOrError"]["checks"]}
+    return {e["label"]: e for e in event["metadataEntries"]}, checks
+
+
+def test_graphql_shows_the_load_and_the_rebuild_with_metadata_and_passing_checks(webserver: str) -> None:
+    daily, daily_checks = _latest(webserver, "ohlcv_daily")
+    assert daily["rows_inserted"]["intValue"] > 50 * len(LOADED)  # 3 months of sessions each
+    assert daily["api_calls"]["intValue"] >= 1 and daily["sandbox"]["boolValue"] is True
+    assert all(symbol in daily["preview"]["mdStr"] for symbol in LOADED)
+    assert daily_checks == {"bars_are_valid": "SUCCEEDED", "no_missing_sessions": "SUCCEEDED",
+                            "last_bar_is_last_completed_session": "SUCCEEDED"}
+    symbols, symbols_checks = _latest(webserver, "symbols")
+    assert set(symbols_checks.values()) == {"SUCCEEDED"}
+    market_cap, market_cap_checks = _latest(webserver, "market_cap")
+    assert market_cap_checks and set(market_cap_checks.values()) == {"SUCCEEDED"}
+    assert market_cap["entries_written"]["intValue"] >= 1 and market_cap["rows_inserted"]["intValue"] >= 1
+    assert market_cap["redis_notified"]["boolValue"] is True
 
 
 def test_graphql_lists_assets_checks_jobs_schedules_and_sensors(webserver: str) -> None:
@@ -89,6 +143,14 @@ def test_browser_shows_asset_graph_and_launchpad(webserver: str) -> None:
         page.get_by_text("ohlcv_daily", exact=True).first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "asset_graph_market_data.png"))
 
+        page.goto(f"{webserver}/assets/ohlcv_daily", wait_until="networkidle")
+        page.get_by_text("rows_inserted").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "asset_ohlcv_daily.png"), full_page=True)
+
+        page.goto(f"{webserver}/assets/market_cap", wait_until="networkidle")
+        page.get_by_text("Latest materialization").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "asset_market_cap.png"), full_page=True)
+
         page.goto(f"{location}/jobs/load_job/playground", wait_until="networkidle")
         page.get_by_text("Launch run").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "launchpad_load_job.png"))
@@ -98,5 +160,5 @@ def test_browser_shows_asset_graph_and_launchpad(webserver: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "automation.png"))
         browser.close()
     assert all((ARTIFACTS / name).stat().st_size > 10_000 for name in (
-        "asset_graph_cache_entries.png", "asset_graph_market_data.png", "launchpad_load_job.png",
-        "automation.png"))
+        "asset_graph_cache_entries.png", "asset_graph_market_data.png", "asset_ohlcv_daily.png",
+        "asset_market_cap.png", "launchpad_load_job.png", "automation.png"))
