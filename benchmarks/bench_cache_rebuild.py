@@ -21,21 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 import sqlalchemy as sa
+from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.cache.config import CacheConfig, load_config
@@ -49,7 +47,6 @@ from tickstock_pipelines.db.engine import get_engine
 from tickstock_pipelines.db.migrate import upgrade
 from tickstock_pipelines.settings import libpq_uri
 
-RESULTS = Path(__file__).parent / "results"
 SIZES: dict[str, tuple[int, int, float]] = {"5k": (5_000, 500, 1.0), "50k": (50_000, 5_000, 5.0)}
 READ_GOAL_MS, REPORT_GOAL_S = 5.0, 1.0
 READS = 2_000
@@ -449,16 +446,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with embedded_server() as home:
         sizes = {label: bench_size(home, label, config, repeats if label == "5k" else max(2, repeats - 2))
                  for label in labels}
-    results = {
-        "benchmark": "bench_cache_rebuild", "quick": args.quick,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"), "python": sys.version.split()[0],
-        "platform": platform.platform(), "cpus": os.cpu_count(), "config_digest": config.digest(),
-        "wall_seconds": None, "sizes": sizes,
-    }
+    results = {"benchmark": "bench_cache_rebuild", "quick": args.quick, **machine(),
+               "config_digest": config.digest(), "wall_seconds": None, "sizes": sizes}
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("bench_cache_rebuild_quick.json" if args.quick else "bench_cache_rebuild.json")
-    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    out = write_results("bench_cache_rebuild", results, args.quick)
     _print(results)
     print(f"\nwritten to {out} ({results['wall_seconds']} s)")
     return results

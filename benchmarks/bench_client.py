@@ -21,27 +21,25 @@ about 15 s). Writes benchmarks/results/bench_client.json (bench_client_quick.jso
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import redis
 import requests
+from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.resources.polygon import PolygonClient, SharedRateLimiter
 from tickstock_pipelines.sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
 
-RESULTS = Path(__file__).parent / "results"
 TICKER = "AAPL"
 SANDBOX_NOW = "2026-08-22T12:00:00Z"  # a fixed sandbox clock: the same bars and pages whatever the date
 MINUTE_START, MINUTE_END = date(2025, 8, 22), date(2026, 8, 21)  # one year of sessions
@@ -337,9 +335,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
     if set(statuses) != {"200"}:
         raise RuntimeError(f"the sandbox answered something other than 200 since the reset: {statuses}")
     return {
-        "benchmark": "bench_client", "quick": quick, "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-        "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()), "plan": asdict(plan),
+        "benchmark": "bench_client", "quick": quick, **machine(), "plan": asdict(plan),
         "redis": "embedded, unix socket, temporary TICKSTOCK_HOME", "sandbox_now": SANDBOX_NOW,
         "throughput": throughput, "spacing": spacing, "pagination": pagination,
     }
@@ -353,9 +349,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     report = run(QUICK if args.quick else FULL, args.quick)
     report["total_seconds"] = round(time.perf_counter() - started, 1)
-    out = args.output or RESULTS / ("bench_client_quick.json" if args.quick else "bench_client.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_results("bench_client", report, args.quick, args.output)
     print(render(report))
     print(f"\n{report['total_seconds']} s in all; written to {out}")
     return report

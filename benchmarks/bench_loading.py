@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -47,7 +45,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -59,6 +57,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_cache_rebuild import embedded_server as _shared_embedded_server
+from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.db.engine import get_engine
@@ -77,7 +76,6 @@ from tickstock_pipelines.resources.polygon import PolygonClient
 from tickstock_pipelines.sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
 from tickstock_pipelines.settings import libpq_uri
 
-RESULTS = Path(__file__).parent / "results"
 WRITE_GOAL_ROWS_S, WRITE_GOAL_RATIO = 200_000, 10.0
 FREE_PLAN_PER_MINUTE = 5
 DETAILS_MAX_AGE_DAYS = 30.0  # SymbolsConfig.max_details_age_days' default
@@ -575,11 +573,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     write_symbols, repeats, call_symbols, minute_counts = ((100, 2, 100, [2, 5]) if args.quick
                                                            else (500, 3, 500, [1, 5, 20]))
     started = time.perf_counter()
-    results: dict[str, Any] = {
-        "benchmark": "bench_loading", "quick": args.quick,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"), "python": sys.version.split()[0],
-        "platform": platform.platform(), "cpus": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()], "wall_seconds": None, "seconds": {}}
+    results: dict[str, Any] = {"benchmark": "bench_loading", "quick": args.quick, **machine(),
+                               "wall_seconds": None, "seconds": {}}
     with embedded_server() as home:
         for part, run in (("writes", lambda: bench_writes(home, write_symbols, repeats)),
                           ("calls", lambda: bench_calls(home, call_symbols, args.latency_ms)),
@@ -590,9 +585,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         t = time.perf_counter()
     results["seconds"]["server_stop"] = round(time.perf_counter() - t, 1)
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("bench_loading_quick.json" if args.quick else "bench_loading.json")
-    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    out = write_results("bench_loading", results, args.quick)
     _print(results)
     print(f"\nwritten to {out} ({results['wall_seconds']} s: {results['seconds']})")
     return results

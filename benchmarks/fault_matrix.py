@@ -19,7 +19,6 @@ lasting over a minute of a 90/min budget). Writes benchmarks/results/fault_matri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import string
@@ -27,11 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.db.migrate import upgrade
@@ -43,8 +44,6 @@ from tickstock_pipelines_tests.reliability_helpers import (
     run_scenario,
 )
 from tickstock_pipelines_tests.test_reliability_hostile_input import SQL_INJECTION
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def _stop_servers(home: Path) -> None:
@@ -251,12 +250,10 @@ def main() -> int:
         "busiest_10s_window_per_minute": budget["busiest_10s_window_per_minute"],
         "budget_per_minute": budget["budget_per_minute"],
     }
-    document = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "mode": "full" if args.full else "quick", "seconds": round(time.monotonic() - started, 1),
+    document = {"benchmark": "fault_matrix", **machine(), "mode": "full" if args.full else "quick",
+                "seconds": round(time.monotonic() - started, 1),
                 "summary": summary, "faults": faults, "bad_inputs": inputs, "budget": budget}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "fault_matrix.json"
-    out.write_text(json.dumps(document, indent=2, default=str))
+    out = write_results("fault_matrix", document)
 
     print()
     print(f"{'scenario':<64} {'faults':>6} {'share':>6} {'runs':>5} {'lost':>5} {'extra':>5}")
