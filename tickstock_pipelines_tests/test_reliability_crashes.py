@@ -54,6 +54,8 @@ def _requests(server: SandboxServer, prefix: str) -> int:
 
 KILL_POINTS: dict[str, tuple[str, tuple[str, ...], Callable[[SandboxServer, str, int], bool]]] = {
     # (workload, CLI arguments, when to kill: sandbox, database, rows of the clean run)
+    # "after some aggregates were written": load_daily commits aggregates at most once a second, so the
+    # aggregates answers are slowed down (SLOW_AGGREGATES) to spread the 32 gaps over several commits.
     "while fetching ticker details": (
         "daily_aggregates", ("--symbols", ",".join([*DOW30, "SPY", "QQQ"]), "--years", "2"),
         lambda server, uri, total: _requests(server, "/v3/reference/tickers/") >= 12),
@@ -69,6 +71,10 @@ KILL_POINTS: dict[str, tuple[str, tuple[str, ...], Callable[[SandboxServer, str,
 }
 
 
+SLOW_AGGREGATES = {"after some aggregates were written": {"kind": "slow", "path": "/v2/aggs",
+                                                          "sleep_seconds": 0.6}}
+
+
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_load_killed_mid_run_and_run_again_equals_a_clean_load(
         point: str, env: dict[str, str], database_uri: str, slow_sandbox: SandboxServer,
@@ -78,13 +84,15 @@ def test_a_load_killed_mid_run_and_run_again_equals_a_clean_load(
                          redis_url)
     total = sum(len(clean[t]) for t in ("ohlcv_daily", "ohlcv_minute"))
 
+    if point in SLOW_AGGREGATES:
+        slow_sandbox.inject(**SLOW_AGGREGATES[point])
     process = start_tickstock(env, "load", *args)
     killed = kill_when(process, lambda: ready(slow_sandbox, database_uri, total))
     assert killed, f"the load ended before the kill point: {process.stderr.read()[-2000:]}"
     partial = loaded_tables(database_uri)
     assert differences(clean, partial), "the kill came too late to leave anything partial"
 
-    slow_sandbox.configure(latency_ms=0)
+    slow_sandbox.configure(latency_ms=0, faults=[])
     again = tickstock(env, "load", *args, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert differences(clean, loaded_tables(database_uri)) == {}
