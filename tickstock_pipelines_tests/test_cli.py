@@ -29,3 +29,13 @@ def test_one_line_collapses_and_bounds_messages() -> None:
     assert one_line(ValueError("bad\n  ticker\tAAPL;DROP")) == "bad ticker AAPL;DROP"
     assert len(one_line(ValueError("x" * 1000))) == 300
     assert one_line(KeyError()) == "KeyError"
+
+
+def test_usage_errors_are_one_line_and_point_to_help() -> None:
+    for args, reason in ((("load", "--symbols", "AAPL", "--years", "abc"), "invalid float value: 'abc'"),
+                         (("load", "--symbols", "AAPL", "--years", "1", "--months", "2"), "not allowed with"),
+                         (("cache", "rebuild", "--mode", "x"), "unrecognized arguments")):
+        result = _tickstock(*args)
+        assert result.returncode == 2 and result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert reason in line and "(see tickstock" in line and line.endswith(" --help)"), line

@@ -175,3 +175,13 @@ def test_report_refuses_a_malformed_ticker_in_one_line(env: dict[str, str]) -> N
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
         "tickstock: error: malformed ticker 'BAD;DROP': 1-10 characters of A-Z, 0-9 and '.'"]
+
+
+@pytest.mark.parametrize("command", [("cache", "rebuild"), ("cache", "report")])
+def test_unreachable_database_is_one_line_before_any_run(env: dict[str, str],
+                                                        command: tuple[str, ...]) -> None:
+    env = {**env, "DATABASE_URI": "postgresql://nobody@127.0.0.1:9/none?connect_timeout=2"}
+    result = tickstock(env, *command, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()  # no Dagster retry warnings before it
+    assert line.startswith("tickstock: error: database unreachable: ") and "127.0.0.1" in line

@@ -7,6 +7,7 @@ import importlib
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 # platformdirs warns on every run in containers without a login session; it changes nothing for us.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -15,8 +16,16 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 _COMMAND_MODULES = ("load", "cache", "ui")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line like every other tickstock error; the usage itself is in --help.
+    Subcommand parsers are made of the same class (argparse's default parser_class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tickstock",
         description="Polygon.io market data → PostgreSQL → TickStock cache entries, run by Dagster.",
     )
@@ -30,6 +39,20 @@ def one_line(exc: BaseException) -> str:
     """Errors are one line for people; the traceback lives in the run's event log."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def database_unreachable() -> str | None:
+    """The one-line reason the application database cannot be reached, or None. Checked before a run
+    starts: Dagster's storage would otherwise retry for seconds and print a warning per attempt."""
+    import sqlalchemy as sa
+
+    from tickstock_pipelines.resources.database import DatabaseResource
+
+    try:
+        with DatabaseResource().get_engine().connect():
+            return None
+    except sa.exc.OperationalError as exc:
+        return f"database unreachable: {one_line(exc.orig or exc)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

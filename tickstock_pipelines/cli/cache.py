@@ -65,6 +65,11 @@ def rebuild_handler(args: argparse.Namespace) -> int:
     except CacheConfigError as exc:
         print(f"tickstock: error: {exc}", file=sys.stderr)
         return 2
+    from tickstock_pipelines.cli import database_unreachable
+
+    if reason := database_unreachable():
+        print(f"tickstock: error: {reason}", file=sys.stderr)
+        return 2
     mode = "append" if args.no_delete else "replace"
     op_config: dict[str, Any] = {"mode": mode, "environment": args.environment, "verbose": args.verbose}
     if config_path:
@@ -125,6 +130,11 @@ def report_handler(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except (ValueError, CacheConfigError) as exc:
         print(f"tickstock: error: {exc}", file=sys.stderr)
+        return 2
+    from tickstock_pipelines.cli import database_unreachable
+
+    if reason := database_unreachable():
+        print(f"tickstock: error: {reason}", file=sys.stderr)
         return 2
     report = build_report(DatabaseResource().get_engine(), config, environment=args.environment,
                           symbols_filter=tickers)
