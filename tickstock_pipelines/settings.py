@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from dotenv import load_dotenv
 
@@ -16,11 +17,26 @@ SANDBOX_REQUESTS_PER_MINUTE = 60_000.0
 
 
 def normalise_postgres_uri(uri: str) -> str:
-    """SQLAlchemy 2.1 maps plain `postgresql://` to psycopg 3; we ship psycopg2."""
+    """SQLAlchemy 2.1 maps plain `postgresql://` to psycopg 3; we ship psycopg2. A unix-socket directory
+    written as a percent-encoded host (libpq's `postgresql://user@%2Fvar%2Frun%2Fpostgresql/db`), which
+    SQLAlchemy would take for a host name, becomes the `?host=` form both understand."""
     for prefix in ("postgresql://", "postgres://"):
         if uri.startswith(prefix):
-            return "postgresql+psycopg2://" + uri[len(prefix) :]
-    return uri
+            uri = "postgresql+psycopg2://" + uri[len(prefix) :]
+            break
+    return _socket_host_as_query(uri)
+
+
+def _socket_host_as_query(uri: str) -> str:
+    parts = urlsplit(uri)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if not host.lower().startswith("%2f"):
+        return uri
+    query = [("host", unquote(host)), *([("port", port)] if colon and port else []),
+             *parse_qsl(parts.query, keep_blank_values=True)]
+    netloc = f"{userinfo}{at}" if at else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/"), parts.fragment))
 
 
 def libpq_uri(uri: str) -> str:

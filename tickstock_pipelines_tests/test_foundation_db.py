@@ -73,6 +73,18 @@ def test_plain_postgresql_uri_is_normalised() -> None:
     assert normalise_postgres_uri("postgresql+psycopg2://x") == "postgresql+psycopg2://x"
 
 
+def test_a_percent_encoded_socket_directory_reaches_the_server(database_uri: str) -> None:
+    """libpq's `postgresql://user@%2Fsocket%2Fdir/db` works for DATABASE_URI (contract §9)."""
+    from urllib.parse import parse_qs, quote, urlsplit
+
+    parts = urlsplit(database_uri)
+    socket_dir = parse_qs(parts.query)["host"][0]
+    encoded = f"postgresql://postgres@{quote(socket_dir, safe='')}{parts.path}"
+    assert "%2F" in encoded and "?" not in encoded
+    with get_engine(encoded).connect() as conn:
+        assert conn.execute(sa.text("SELECT current_database()")).scalar_one() == parts.path.lstrip("/")
+
+
 def test_embedded_redis_serves_every_process(redis_url: str) -> None:
     import subprocess
     import sys
