@@ -270,7 +270,9 @@ def test_redis_hears_after_the_commit_in_order_with_changes(resources: dict, ins
     assert cache_updates["event"] == "cache_rebuild_completed" and cache_updates["mode"] == "replace"
     assert cache_updates["run_id"] == result.run_id
     written = {f: m["entries_written"] for f, m in _metadata(result).items()}
-    assert cache_updates["stats"]["entries"] == written
+    assert {f: cache_updates["stats"][f] for f in written} == written
+    assert cache_updates["stats"]["total_entries"] == sum(written.values())
+    assert cache_updates["stats"]["deleted"] == 0
     universes = messages["universe_updates"]["universes"]
     assert universes["stock_universe|market_cap|mega_cap"] == {
         "status": "created", "added": ["AAPL", "MSFT", "NVDA"], "removed": []}

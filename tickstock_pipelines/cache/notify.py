@@ -40,8 +40,9 @@ def cache_updates_message(result: CommitResult, run_id: str | None) -> dict[str,
         "timestamp": _timestamp(result),
         "run_id": run_id,
         "families": result.families,
+        # contract §8: "stats": {entries per family, deleted, …}, the families' counts at the top level
         "stats": {
-            "entries": {f: result.counts[f]["produced"] for f in result.families},
+            **{f: result.counts[f]["produced"] for f in result.families},
             "total_entries": result.total("produced"),
             "inserted": result.total("inserted"),
             "updated": result.total("updated"),
