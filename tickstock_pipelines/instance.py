@@ -7,6 +7,7 @@ changes data is a run recorded here, so it shows in the UI beside schedules and 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ MAX_CONCURRENT_RUNS = 4
 # marks the run failed, not each of its partitions.
 EVENT_SETTINGS = {"DAGSTER_EVENT_BATCH_SIZE": "500",
                   "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
-POLYGON_POOL_LIMIT = 1
+POLYGON_POOL, POLYGON_POOL_LIMIT = "polygon", 1
 
 
 def instance_config(storage_uri: str) -> dict[str, Any]:
@@ -77,12 +78,21 @@ def ensure_instance_home(settings: Settings | None = None) -> Path:
 
 def get_instance() -> DagsterInstance:
     """The instance; two processes starting at once on a fresh storage database must not both create
-    Dagster's schema, so the first use is serialised with a lock file in DAGSTER_HOME."""
+    Dagster's schema, so the first use is serialised with a lock file in DAGSTER_HOME.
+
+    The `polygon` pool's limit row is created here too, under the same lock. Dagster creates it at a
+    pool's first claim; when two runs claim at once on a fresh instance, the loser's fallback UPDATE runs
+    inside the PostgreSQL transaction its failed INSERT aborted, and its step fails
+    (InFailedSqlTransaction). Seen in CI with two `tickstock load` started together."""
     import fasteners
 
     home = ensure_instance_home()
     with fasteners.InterProcessLock(str(home / ".tickstock-instance.lock")):
-        return DagsterInstance.get()
+        instance = DagsterInstance.get()
+        storage = instance.event_log_storage
+        if POLYGON_POOL not in storage.get_concurrency_keys():
+            storage.initialize_concurrency_limit_to_default(POLYGON_POOL)
+        return instance
 
 
 PID_TAG, HOST_TAG = "tickstock/pid", "tickstock/host"
@@ -104,17 +114,32 @@ def reap_dead_runs(instance: DagsterInstance) -> list[str]:
     A run executed in the CLI's own process has no run worker for Dagster's run monitoring to watch, so
     a killed `tickstock load` would stay STARTED and keep the `polygon` slot: the next load would wait
     for ever. Runs launched by the daemon are left to run monitoring.
+
+    A reaped run whose outcome its CLI would have published (`tickstock/notified_by=cli`: the sensors
+    skip it) gets its failure on admin_notifications here, once: two processes reaping the same run at
+    the same time both record a failure event, and only the one whose event came first publishes.
     """
-    from dagster import DagsterRunStatus, RunsFilter
+    from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, RunsFilter
+
+    from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG, notify_run_reaped
 
     host, reaped = socket.gethostname(), []
     for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
                                             tags={HOST_TAG: host})):
         pid = run.tags.get(PID_TAG, "")
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            instance.report_run_failed(run, f"the process running it (pid {pid}) is gone; marked failed")
+            reason = f"the process running it (pid {pid}) is gone; marked failed"
+            # report_run_failed, with this process's pid on the event so the first reaper is known
+            instance.report_dagster_event(
+                DagsterEvent(DagsterEventType.RUN_FAILURE.value, job_name=run.job_name, message=reason,
+                             pid=os.getpid()),
+                run_id=run.run_id, log_level=logging.ERROR)
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             reaped.append(run.run_id)
+            if run.tags.get(NOTIFIED_BY_TAG) == NOTIFIED_BY_CLI:
+                first = next(iter(instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)), None)
+                if first is not None and first.dagster_event and first.dagster_event.pid == os.getpid():
+                    notify_run_reaped(run.run_id, run.job_name, run.tags, reason)
     return reaped
 
 

@@ -122,11 +122,13 @@ def test_two_loads_at_once_share_one_request_budget_measured_at_the_sandbox(
     times = sorted(r["monotonic"] for r in requests)
     assert len(times) >= 2 * (12 + 1 + 12)  # details, splits and one aggregates call per symbol, each load
     interval = 60.0 / budget
-    # Never faster than the budget, over any stretch: n requests need at least (n - 1) intervals
-    # (less 50 ms of scheduling jitter per stretch).
+    # Never faster than the budget, over any stretch: n requests need at least (n - 1) intervals. The
+    # budget books slots on schedule, so a request that leaves its slot late (a busy machine, two
+    # processes starting) shortens the stretches it starts, by up to one interval, never the schedule.
+    late = interval
     for i in range(len(times)):
         for j in range(i + 1, len(times)):
-            assert times[j] - times[i] >= (j - i) * interval - 0.05, (i, j, times[j] - times[i])
+            assert times[j] - times[i] >= (j - i) * interval - late, (i, j, times[j] - times[i])
     observed = (len(times) - 1) / (times[-1] - times[0]) * 60
     assert observed <= budget * 1.02
     # Both loads were sending during the same stretch: the budget was shared, not taken in turns.

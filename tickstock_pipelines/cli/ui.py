@@ -16,9 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from tickstock_pipelines.instance import ensure_instance_home
+    from tickstock_pipelines.instance import get_instance
 
-    home = ensure_instance_home()
+    get_instance().dispose()  # schema and pools ready before the webserver and the daemon both start
+    home = os.environ["DAGSTER_HOME"]
     print(f"tickstock: Dagster instance {home}; UI on http://{args.host}:{args.port}", flush=True)
     command = [
         sys.executable, "-m", "dagster", "dev",
