@@ -1,14 +1,16 @@
 """Publish JSON to Redis; when Redis is down the message is kept in `missed_notifications`, never lost.
 
 This is the one place that talks to Redis for notifications and records what it could not send: the
-run-status sensors, the theme review and the cache rebuild all go through `publish` / `publish_all`.
+run-status sensors, the theme review, the cache rebuild and `tickstock load` all go through `publish` /
+`publish_all`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import redis as redis_lib
@@ -20,6 +22,10 @@ from tickstock_pipelines.resources.redis import RedisResource
 CACHE_CHANNEL = "cache_updates"
 UNIVERSE_CHANNEL = "universe_updates"
 ADMIN_CHANNEL = "admin_notifications"
+
+# A run carrying this tag has its outcome published by the process that launched it (`tickstock load`,
+# or the reaper when that process died): the run-status sensors skip it, so no outcome is sent twice.
+NOTIFIED_BY_TAG, NOTIFIED_BY_CLI = "tickstock/notified_by", "cli"
 
 
 @dataclass
@@ -71,6 +77,46 @@ def publish(
 ) -> bool:
     """True if Redis took the message; otherwise it is recorded as missed and False is returned."""
     return publish_all(redis, database, [(channel, payload)], run_id=run_id).notified
+
+
+def load_message(run_id: str | None, *, success: bool, summary: str, error: str | None = None,
+                 **details: Any) -> dict[str, Any]:
+    """A load's outcome on admin_notifications, shaped like the cache rebuild's: event, status, run_id,
+    timestamp, summary (and error when it failed), then what the load asked for and did."""
+    from tickstock_pipelines.redaction import redact
+
+    message: dict[str, Any] = {
+        "event": "load_completed" if success else "load_failed",
+        "status": "success" if success else "failure",
+        "run_id": run_id,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "summary": redact(summary)[:1000],
+    }
+    if not success:
+        message["error"] = redact(error or summary)[:500]
+    return {**message, **details}
+
+
+def notify_admin(message: dict[str, Any], *, run_id: str | None) -> Delivery:
+    """One admin message from outside a run (`tickstock load`, the dead-run reaper), on the resources'
+    defaults (REDIS_URL / DATABASE_URI or the embedded servers)."""
+    return publish_all(RedisResource(), DatabaseResource(), [(ADMIN_CHANNEL, message)], run_id=run_id)
+
+
+def notify_run_reaped(run_id: str, job_name: str, tags: Mapping[str, str], reason: str) -> None:
+    """A dead `tickstock load`'s failure (its process cannot say it any more); never raises: reaping must
+    go on even when neither Redis nor the database can take the message."""
+    import logging
+
+    command = tags.get("tickstock/command", job_name)
+    message = load_message(run_id, success=False, summary=f"{command} failed: {reason}", error=reason,
+                           job=job_name, tags={k: v for k, v in tags.items()
+                                               if k.startswith(("dagster/priority", "tickstock/"))})
+    try:
+        notify_admin(message, run_id=run_id)
+    except Exception as exc:
+        logging.getLogger(__name__).warning("could not publish or record the failure of dead run %s: %s",
+                                            run_id, exc)
 
 
 def record_missed(database: DatabaseResource, channel: str, message: str, error: str,

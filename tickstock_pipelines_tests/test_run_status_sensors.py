@@ -88,3 +88,44 @@ def test_redis_down_records_the_missed_notification(database_uri: str, tmp_path)
         rows = conn.execute(sa.text("SELECT channel, payload, run_id FROM missed_notifications")).all()
     assert [(r.channel, r.run_id) for r in rows] == [("admin_notifications", ok.run_id)]
     assert rows[0].payload["event"] == "run_succeeded"
+
+
+def test_runs_whose_outcome_the_cli_publishes_are_skipped(database_uri: str, redis_url: str,
+                                                          redis_client) -> None:
+    """`tickstock load` tags its run notified_by=cli and publishes the outcome itself: a daemon's sensors
+    must not send a second message for it, success or failure (nor record one as missed)."""
+    from dagster import SkipReason
+
+    from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
+
+    resources = {"database": DatabaseResource(uri=database_uri), "redis": RedisResource(url=redis_url)}
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe("admin_notifications")
+    pubsub.get_message(timeout=1)
+    tags = {NOTIFIED_BY_TAG: NOTIFIED_BY_CLI, "tickstock/command": "load"}
+    with DagsterInstance.ephemeral() as instance:
+        ok = materialize([healthy], instance=instance, tags=tags)
+        bad = materialize([broken], instance=instance, tags=tags, raise_on_error=False)
+        skipped = [
+            admin_notify_on_success(_context(instance, ok, DagsterEventType.RUN_SUCCESS), **resources),
+            admin_notify_on_failure(_context(instance, bad, DagsterEventType.RUN_FAILURE), **resources),
+        ]
+        assert all(isinstance(s, SkipReason) for s in skipped), skipped
+        assert _drain(pubsub, timeout=2) == []
+        # The same runs without the tag are still announced (daemon-launched loads, rebuilds, refreshes).
+        plain = materialize([healthy], instance=instance, tags={"tickstock/command": "load"})
+        admin_notify_on_success(_context(instance, plain, DagsterEventType.RUN_SUCCESS), **resources)
+        [message] = _drain(pubsub)
+        assert message["run_id"] == plain.run_id
+    with get_engine(database_uri).connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM missed_notifications")).scalar_one() == 0
+
+
+def test_first_step_error_is_the_failure_description_not_dagsters_generic_line() -> None:
+    from tickstock_pipelines.orchestration.run_status import first_step_error
+
+    with DagsterInstance.ephemeral() as instance:
+        bad = materialize([broken], instance=instance, raise_on_error=False)
+        assert first_step_error(instance, bad.run_id) == "Polygon said no (Authorization: Bearer ***)"
+        ok = materialize([healthy], instance=instance)
+        assert first_step_error(instance, ok.run_id) is None

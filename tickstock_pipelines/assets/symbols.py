@@ -3,6 +3,10 @@
 Details are fetched only for new symbols and those older than `max_details_age_days`; the request is
 recorded so later runs (backfills, automation, schedules) know the coverage wanted. New symbols become
 `symbols` partitions through the new-symbols sensor (or `tickstock load`), which launches one backfill.
+
+A ticker the API does not know (404) is reported and skipped. A ticker whose details call failed (5xx,
+timeout, request budget unreachable, after the client's retries) is reported apart, with its reason:
+the rest still loads, but the run's metadata, its check and `tickstock load` say it failed.
 """
 
 
@@ -30,7 +34,13 @@ from tickstock_pipelines.loading.quality import share_with
 from tickstock_pipelines.loading.requests import LoadInputError
 from tickstock_pipelines.loading.resolve import Ask, resolve
 from tickstock_pipelines.loading.sectors import load_sector_map
-from tickstock_pipelines.loading.symbols_sync import fetch_details, needing_details, record, upsert_symbols
+from tickstock_pipelines.loading.symbols_sync import (
+    failures_line,
+    fetch_details,
+    needing_details,
+    record,
+    upsert_symbols,
+)
 from tickstock_pipelines.loading.tracked import tracked_requests
 from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.resources.database import DatabaseResource
@@ -38,6 +48,7 @@ from tickstock_pipelines.resources.polygon import PolygonResource
 
 SECTOR_CHECK = "stocks_have_a_sector"
 SECTOR_SHARE_GOAL = 0.9
+DETAILS_CHECK = "ticker_details_calls_succeeded"
 
 
 class SymbolsConfig(Config):
@@ -70,8 +81,13 @@ def _asks(config: SymbolsConfig) -> list[Ask]:
     kinds={"polygon", "postgres"},
     owners=["team:market-data"],
     pool="polygon",
-    check_specs=[AssetCheckSpec(SECTOR_CHECK, asset="symbols", description=(
-        f"at least {SECTOR_SHARE_GOAL:.0%} of active stocks have a sector from their SIC code"))],
+    check_specs=[
+        AssetCheckSpec(SECTOR_CHECK, asset="symbols", description=(
+            f"at least {SECTOR_SHARE_GOAL:.0%} of active stocks have a sector from their SIC code")),
+        AssetCheckSpec(DETAILS_CHECK, asset="symbols", description=(
+            "no ticker details call failed (5xx, timeout, request budget unreachable, after retries); "
+            "tickers the API does not know (404) are reported apart and do not fail it")),
+    ],
 )
 def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: DatabaseResource,
             polygon: PolygonResource) -> MaterializeResult:
@@ -104,8 +120,17 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
         rows += listed_rows
         known_now = {str(r["symbol"]) for r in rows} | set(fresh)
         if wanted and not (known_now & set(wanted)):  # nothing to load: refuse before writing anything
+            if sync.failed:  # the calls failed: say why, never "unknown to Polygon"
+                unknown = f"; {len(sync.unknown)} unknown to Polygon: {listed(sync.unknown, 10)}" \
+                    if sync.unknown else ""
+                raise Failure(
+                    description=f"none of the {len(wanted)} requested tickers could be loaded: "
+                                f"{len(sync.failed)} failed: {failures_line(sync.failed)}{unknown}",
+                    metadata={"failed_reasons": MetadataValue.json(sync.failed),
+                              "unknown_tickers": MetadataValue.json(sync.unknown)},
+                    allow_retries=False)
             raise LoadInputError(f"none of the {len(wanted)} requested tickers is known to Polygon: "
-                                 f"{listed(sync.unknown + sorted(sync.failed), 10)}")
+                                 f"{listed(sync.unknown, 10)}")
         with engine.begin() as conn:  # one transaction: the rows, the request and its targets
             upsert_symbols(conn, rows)
             for request in requests:
@@ -124,7 +149,8 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
     if sync.unknown:
         context.log.warning(f"unknown to Polygon, skipped: {listed(sync.unknown)}")
     if sync.failed:
-        context.log.warning(f"details failed, rows kept as they were: {listed(sorted(sync.failed))}")
+        context.log.warning(f"details calls failed for {len(sync.failed)} tickers, skipped in this request "
+                            f"(stored rows kept as they were): {failures_line(sync.failed, 50)}")
     share = sector_have / sector_total if sector_total else 1.0
     new_symbols = [str(r["symbol"]) for r in rows]
     return MaterializeResult(
@@ -136,6 +162,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
             "details_fresh_skipped": len(fresh),
             "unknown_tickers": MetadataValue.json(sync.unknown),
             "failed_tickers": MetadataValue.json(sorted(sync.failed)),
+            "failed_reasons": MetadataValue.json(dict(sorted(sync.failed.items()))),
             "stocks_with_sector_share": round(share, 4),
             "request": MetadataValue.json([_describe(r) for r in requests]),
             "sandbox": client.sandbox,
@@ -147,9 +174,16 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
             "updated_at": MetadataValue.timestamp(datetime.now(UTC)),
             "stored_symbols": len(new_symbols),
         },
-        check_results=[AssetCheckResult(
-            check_name=SECTOR_CHECK, passed=share >= SECTOR_SHARE_GOAL, severity=AssetCheckSeverity.WARN,
-            metadata={"share": round(share, 4), "stocks": sector_total, "with_sector": sector_have})],
+        check_results=[
+            AssetCheckResult(
+                check_name=SECTOR_CHECK, passed=share >= SECTOR_SHARE_GOAL, severity=AssetCheckSeverity.WARN,
+                metadata={"share": round(share, 4), "stocks": sector_total, "with_sector": sector_have}),
+            AssetCheckResult(
+                check_name=DETAILS_CHECK, passed=not sync.failed, severity=AssetCheckSeverity.ERROR,
+                metadata={"failed": len(sync.failed), "unknown": len(sync.unknown),
+                          "failed_reasons": MetadataValue.json(dict(sorted(sync.failed.items()))),
+                          "unknown_tickers": MetadataValue.json(sync.unknown)}),
+        ],
     )
 
 

@@ -76,8 +76,8 @@ def load_handler(args: argparse.Namespace) -> int:
 
 def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> int:
     from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
-    from tickstock_pipelines.cli import one_line
     from tickstock_pipelines.instance import get_instance, run_job
+    from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
 
     instance = get_instance()
     known = instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME)
@@ -97,26 +97,113 @@ def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> int
         config["symbols"] = list(tickers)
     bars = "ohlcv_daily" if args.timespan == "day" else "ohlcv_minute"
     selection = ["symbols", bars] + (["etf_metadata"] if args.timespan == "day" else [])
-    outcome = run_job(
-        "load_job", run_config={"ops": {"symbols": {"config": config}}}, asset_selection=selection,
-        tags={"dagster/asset_partition_range_start": span[0], "dagster/asset_partition_range_end": span[-1],
-              "dagster/priority": PRIORITY_TAG[args.priority], "tickstock/command": "load",
-              "tickstock/partitions_added": str(len(added))})
-    unknown = outcome.asset_metadata.get("symbols", {}).get("unknown_tickers") or []
-    orphans = [t for t in added if t in set(unknown) or not outcome.success]
+    request = _request(args, ask, tickers)
+    try:
+        outcome = run_job(
+            "load_job", run_config={"ops": {"symbols": {"config": config}}}, asset_selection=selection,
+            tags={"dagster/asset_partition_range_start": span[0],
+                  "dagster/asset_partition_range_end": span[-1],
+                  "dagster/priority": PRIORITY_TAG[args.priority], "tickstock/command": "load",
+                  "tickstock/partitions_added": str(len(added)), NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
+    except BaseException as exc:  # interrupted or broken mid-run: say so on admin_notifications, then go on
+        _notify_aborted(instance, exc, request)
+        raise
+    symbols_meta = outcome.asset_metadata.get("symbols", {})
+    unknown = list(symbols_meta.get("unknown_tickers") or [])
+    failed = dict(symbols_meta.get("failed_reasons") or {})
+    orphans = [t for t in added if t in set(unknown) or t in failed or not outcome.success]
     for ticker in orphans:  # partitions this command added for tickers that did not load
         instance.delete_dynamic_partition(SYMBOL_PARTITIONS_NAME, ticker)
     if not outcome.success:
-        print(f"tickstock: error: load failed: {one_line(Exception(outcome.error or 'run failed'))} "
-              f"(run {outcome.run_id})", file=sys.stderr)
-        return 1
-    symbols_meta = outcome.asset_metadata.get("symbols", {})
+        return _failed(instance, outcome, request)
+
     bars_meta = outcome.asset_metadata.get(bars, {})
+    loaded = len(tickers) - len(unknown) - len(failed)
     sandbox = " [SANDBOX DATA: POLYGON_API_KEY is unset]" if bars_meta.get("sandbox") else ""
-    print(f"tickstock: loaded {len(tickers) - len(unknown)} of {len(tickers)} symbols "
-          f"({symbols_meta.get('details_fetched', 0)} details fetched); {bars}: "
-          f"{bars_meta.get('rows_inserted', 0)} rows new, {bars_meta.get('rows_updated', 0)} changed, "
-          f"{bars_meta.get('api_calls', 0)} API calls; run {outcome.run_id}{sandbox}")
+    summary = (f"loaded {loaded} of {len(tickers)} symbols ({symbols_meta.get('details_fetched', 0)} details "
+               f"fetched); {bars}: {bars_meta.get('rows_inserted', 0)} rows new, "
+               f"{bars_meta.get('rows_updated', 0)} changed, {bars_meta.get('api_calls', 0)} API calls; "
+               f"run {outcome.run_id}")
+    print(f"tickstock: {summary}{sandbox}")
     if unknown:
         print(f"tickstock: warning: unknown to Polygon, skipped: {', '.join(unknown)}", file=sys.stderr)
+    details = {**request, "symbols": {"requested": len(tickers), "loaded": loaded, "unknown": unknown,
+                                      "failed": failed},
+               "bars": {"asset": bars, "rows_inserted": bars_meta.get("rows_inserted", 0),
+                        "rows_updated": bars_meta.get("rows_updated", 0),
+                        "api_calls": bars_meta.get("api_calls", 0)},
+               "sandbox": bool(bars_meta.get("sandbox"))}
+    if failed:  # the rest is loaded and committed, but this was not a success
+        from tickstock_pipelines.cli import one_line
+        from tickstock_pipelines.loading.symbols_sync import failures_line
+
+        reason = one_line(Exception(f"loaded {loaded} of {len(tickers)} symbols; {len(failed)} failed: "
+                                    f"{failures_line(failed)}"))
+        print(f"tickstock: error: {reason} (run {outcome.run_id})", file=sys.stderr)
+        _notify(outcome.run_id, success=False, summary=summary, error=reason, **details)
+        return 1
+    _notify(outcome.run_id, success=True, summary=summary, **details)
     return 0
+
+
+def _request(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> dict[str, Any]:
+    """What was asked, for the admin message."""
+    source = "universe" if ask.universe else "symbols_csv" if ask.symbols_csv else "symbols"
+    return {"command": "load", "request": {
+        "source": source, "universe": ask.universe, "symbols_csv": ask.symbols_csv, "tickers": len(tickers),
+        "years": args.years, "months": args.months, "timespan": args.timespan, "priority": args.priority}}
+
+
+def _failed(instance: Any, outcome: Any, request: dict[str, Any]) -> int:
+    """The run failed: its first step failure in one line (not Dagster's "Execution of step … failed")."""
+    from tickstock_pipelines.cli import one_line
+    from tickstock_pipelines.orchestration.run_status import first_step_error
+
+    reason = one_line(Exception(first_step_error(instance, outcome.run_id) or outcome.error or "run failed"))
+    print(f"tickstock: error: load failed: {reason} (run {outcome.run_id})", file=sys.stderr)
+    _notify(outcome.run_id, success=False, summary=f"load failed: {reason}", error=reason, **request)
+    return 1
+
+
+def _notify_aborted(instance: Any, exc: BaseException, request: dict[str, Any]) -> None:
+    """The run_job call itself ended in an exception (Ctrl-C, a storage error). If this process's run has
+    ended, publish its failure now; if it is still STARTED, the reaper publishes it once this process is
+    gone (publishing here too would send it twice)."""
+    import os
+
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from tickstock_pipelines.cli import one_line
+    from tickstock_pipelines.instance import PID_TAG
+    from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
+
+    try:
+        mine = RunsFilter(tags={PID_TAG: str(os.getpid()), NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
+        runs = instance.get_runs(mine, limit=1)
+        run_id = runs[0].run_id if runs else None
+        if runs and runs[0].status in (DagsterRunStatus.STARTED, DagsterRunStatus.STARTING):
+            return
+    except Exception:  # the instance is what broke: still say the load failed
+        run_id = None
+    reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else one_line(exc)
+    _notify(run_id, success=False, summary=f"load failed: {reason}", error=reason, **request)
+
+
+def _notify(run_id: str | None, *, success: bool, summary: str, error: str | None = None,
+            **details: Any) -> None:
+    """This run's outcome on admin_notifications, once (the run-status sensors skip runs tagged
+    notified_by=cli). Redis down: recorded in missed_notifications, said on stderr; the exit status stays
+    the load's."""
+    from tickstock_pipelines.cli import one_line
+    from tickstock_pipelines.notifications import load_message, notify_admin
+
+    message = load_message(run_id, success=success, summary=summary, error=error, **details)
+    try:
+        delivery = notify_admin(message, run_id=run_id)
+    except Exception as exc:  # neither Redis nor the database took it
+        print(f"tickstock: warning: the admin notification could not be sent or recorded: {one_line(exc)}",
+              file=sys.stderr)
+        return
+    if delivery.missed:
+        print(f"tickstock: warning: Redis unavailable, the admin notification was recorded in "
+              f"missed_notifications ({delivery.missed[0]['error']})", file=sys.stderr)

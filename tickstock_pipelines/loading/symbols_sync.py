@@ -2,6 +2,9 @@
 
 A failed details call leaves the row as it was (never "Unknown Company"); a null field in a good answer
 keeps the stored value, so one incomplete answer cannot erase what an earlier one said.
+
+Unknown (the API answered 404: reported and skipped) and failed (the call itself failed after its retries:
+a 5xx, a timeout, the request budget unreachable) are kept apart: only the first is a fact about the ticker.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _ALWAYS_TAKEN = {"active"}
 class SyncResult:
     fetched: list[str] = field(default_factory=list)  # details received and stored
     unknown: list[str] = field(default_factory=list)  # the API does not know them (404)
-    failed: dict[str, str] = field(default_factory=dict)  # ticker → redacted reason; row left as it was
+    failed: dict[str, str] = field(default_factory=dict)  # ticker → short redacted reason; row left as it was
     fresh: list[str] = field(default_factory=list)  # details recent enough: no call made
     classified: int = 0  # stocks whose SIC code mapped to a sector
 
@@ -98,7 +101,7 @@ def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: Sector
     answers = ordered_map(ask, tickers, client.concurrency)
     for done, (ticker, details) in enumerate(zip(tickers, answers, strict=True), start=1):
         if isinstance(details, PolygonError):
-            result.failed[ticker] = str(details)
+            result.failed[ticker] = failure_reason(ticker, details)
             details = None
         elif details is None:
             result.unknown.append(ticker)
@@ -110,3 +113,31 @@ def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: Sector
         if progress:
             progress(done, len(tickers))
     return rows, result
+
+
+def failure_reason(ticker: str, error: PolygonError) -> str:
+    """`ticker details: HTTP 500 after 6 attempts`: the client's (already redacted) message without the
+    request path and the server's excerpt, so it fits a one-line summary."""
+    text = " ".join(str(error).split())
+    marker = f" for {ticker}: "
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    text = text.split(" (last answer:", 1)[0]
+    return f"ticker details: {text}"[:200]
+
+
+def failures_line(failed: dict[str, str], limit: int = 10) -> str:
+    """`PEP, KO (ticker details: HTTP 500 after 6 attempts); MCD (…)`: failed tickers grouped by reason."""
+    by_reason: dict[str, list[str]] = {}
+    for ticker, reason in failed.items():
+        by_reason.setdefault(reason, []).append(ticker)
+    parts, shown = [], 0
+    for reason, tickers in by_reason.items():
+        if shown >= limit:
+            parts.append(f"+{len(failed) - shown} more")
+            break
+        names = tickers[: limit - shown]
+        more = f" +{len(tickers) - len(names)} more" if len(tickers) > len(names) else ""
+        parts.append(f"{', '.join(names)}{more} ({reason})")
+        shown += len(tickers)
+    return "; ".join(parts)

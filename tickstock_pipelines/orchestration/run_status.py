@@ -1,4 +1,8 @@
-"""Run status sensors: every load and rebuild outcome, failures included, reaches `admin_notifications`."""
+"""Run status sensors: every load and rebuild outcome, failures included, reaches `admin_notifications`.
+
+Runs tagged `tickstock/notified_by=cli` are skipped: `tickstock load` publishes its own run's outcome (and
+the reaper that of a load whose process died), daemon or not, so a daemon never sends it a second time.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from typing import Any
 
 from dagster import (
     DagsterEventType,
+    DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunStatusSensorContext,
+    SkipReason,
     run_status_sensor,
 )
 
-from tickstock_pipelines.notifications import ADMIN_CHANNEL, publish
+from tickstock_pipelines.notifications import ADMIN_CHANNEL, NOTIFIED_BY_CLI, NOTIFIED_BY_TAG, publish
 from tickstock_pipelines.redaction import redact
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
@@ -43,14 +49,29 @@ def run_summary(context: RunStatusSensorContext, outcome: str) -> dict[str, Any]
     return summary
 
 
-def _first_error(context: RunStatusSensorContext) -> str:
-    """The first step failure's message: more useful than the run's generic failure line."""
-    records = context.instance.all_logs(context.dagster_run.run_id, of_type=DagsterEventType.STEP_FAILURE)
-    for record in records:
+def first_step_error(instance: DagsterInstance, run_id: str) -> str | None:
+    """The first step failure's reason (a `Failure`'s description, else `ExceptionClass: text`), redacted:
+    more useful than the run's generic "Execution of step … failed." line."""
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
         data = record.dagster_event.step_failure_data if record.dagster_event else None
-        if data is not None and data.error is not None:
-            return data.error.message.strip()
-    return context.dagster_event.message or "run failed"
+        if data is None:
+            continue
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return redact(data.user_failure_data.description.strip())
+        if data.error is not None:
+            if data.error.cls_name == "DagsterExecutionInterruptedError":  # Ctrl-C, SIGTERM
+                return "interrupted"
+            text = data.error.message.strip()
+            qualified, _, rest = text.partition(": ")
+            if rest and qualified.endswith(data.error.cls_name):  # "pkg.module.Class: text" → "Class: text"
+                text = f"{data.error.cls_name}: {rest}"
+            return redact(text)
+    return None
+
+
+def _first_error(context: RunStatusSensorContext) -> str:
+    return first_step_error(context.instance, context.dagster_run.run_id) or context.dagster_event.message \
+        or "run failed"
 
 
 def _notify(context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource,
@@ -73,8 +94,13 @@ def _admin_sensor(status: DagsterRunStatus, outcome: str, description: str):
         default_status=DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=15,
     )
-    def _sensor(context: RunStatusSensorContext, redis: RedisResource, database: DatabaseResource) -> None:
+    def _sensor(context: RunStatusSensorContext, redis: RedisResource,
+                database: DatabaseResource) -> SkipReason | None:
+        if context.dagster_run.tags.get(NOTIFIED_BY_TAG) == NOTIFIED_BY_CLI:
+            return SkipReason(f"run {context.dagster_run.run_id}: its outcome is published by the "
+                              "`tickstock load` that launched it")
         _notify(context, redis, database, outcome)
+        return None
 
     return _sensor
 
