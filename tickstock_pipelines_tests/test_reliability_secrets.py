@@ -60,7 +60,8 @@ def test_a_canary_key_never_leaks_anywhere(sandbox: tuple[SandboxServer, list[st
                   "load", "--symbols", "AAPL"),
     ]
     codes = [r.returncode for r in results]
-    assert codes == [1, 0, 1, 0, 0, 0, 0, 2], [(r.returncode, r.stderr[-1500:]) for r in results]
+    # the second load: MSFT's details fail for good, so it is not a success (exit 1) though the rest loads
+    assert codes == [1, 1, 1, 0, 0, 0, 0, 2], [(r.returncode, r.stderr[-1500:]) for r in results]
     assert "SANDBOX DATA" not in results[1].stdout  # the key was used: not sandbox mode
     stats = server.stats()
     assert stats["faults_injected"] and stats["key_in_url_requests"] == 0
