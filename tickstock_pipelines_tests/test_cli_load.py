@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
 from tickstock_pipelines_tests.cli_helpers import said, tickstock
+from tickstock_pipelines_tests.redis_helpers import heard
 
 CANARY = "cAnArY-load-outcome-4e1d"
 
@@ -38,15 +38,6 @@ def admin(redis_client: Any) -> Iterator[Any]:
     pubsub.close()
 
 
-def _heard(pubsub: Any, quiet: float = 1.5) -> list[dict[str, Any]]:
-    """Every message until none came for `quiet` seconds (the command has ended: all are queued)."""
-    messages, last = [], time.monotonic()
-    while time.monotonic() - last < quiet:
-        message = pubsub.get_message(timeout=0.2)
-        if message and message["type"] == "message":
-            messages.append(json.loads(message["data"]))
-            last = time.monotonic()
-    return messages
 
 
 def _about(messages: list[dict[str, Any]], run_id: str) -> list[dict[str, Any]]:
@@ -76,7 +67,7 @@ def test_load_symbols_loads_and_reports_the_unknown_ticker(env: dict[str, str], 
     assert said(result.stderr) == ["tickstock: warning: unknown to Polygon, skipped: NOSUCH1"]
     # One success message for this run, with the CLI's summary (no daemon is running).
     run_id = _run_id(result.stdout)
-    [message] = _about(_heard(admin), run_id)
+    [message] = _about(heard(admin), run_id)
     assert message["event"] == "load_completed" and message["status"] == "success" and "error" not in message
     assert message["summary"] in result.stdout and message["summary"].startswith("loaded 2 of 3 symbols")
     assert message["symbols"] == {"requested": 3, "loaded": 2, "unknown": ["NOSUCH1"], "failed": {}}
@@ -179,7 +170,7 @@ def test_a_ticker_whose_details_calls_fail_is_a_failure_the_rest_loads_and_one_f
     assert "known to Polygon" not in result.stdout + result.stderr
     assert _stored(database_uri) == ({"MCD"}, {"MCD"})  # the rest is loaded and committed
 
-    [message] = _about(_heard(admin), run_id)
+    [message] = _about(heard(admin), run_id)
     assert message["event"] == "load_failed" and message["status"] == "failure"
     assert message["error"] == line.removeprefix("tickstock: error: ").removesuffix(f" (run {run_id})")
     assert message["symbols"] == {"requested": 2, "loaded": 1, "unknown": [],
@@ -200,7 +191,7 @@ def test_when_no_ticker_loads_because_the_calls_failed_the_reason_is_the_real_ca
                     "1 failed: PEP (ticker details: HTTP 500 after 6 attempts); 1 unknown to Polygon: "
                     f"NOSUCH1 (run {run_id})")
     assert _counts(database_uri) == (0, 0, 0, 0)
-    [message] = _about(_heard(admin), run_id)
+    [message] = _about(heard(admin), run_id)
     assert message["event"] == "load_failed" and message["status"] == "failure"
     assert message["error"].startswith("none of the 2 requested tickers could be loaded: 1 failed: PEP")
     assert message["summary"] == f"load failed: {message['error']}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -12,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
+from tickstock_pipelines_tests.redis_helpers import heard
 from tickstock_pipelines_tests.reliability_helpers import DOW30, count, start_tickstock
 
 
@@ -21,14 +21,6 @@ def slow_sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-def _heard(pubsub, quiet: float = 1.5) -> list[dict]:
-    messages, last = [], time.monotonic()
-    while time.monotonic() - last < quiet:
-        message = pubsub.get_message(timeout=0.2)
-        if message and message["type"] == "message":
-            messages.append(json.loads(message["data"]))
-            last = time.monotonic()
-    return messages
 
 
 def test_ctrl_c_during_a_load_sends_one_failure_message(database_uri: str, redis_url: str, redis_client,
@@ -58,5 +50,5 @@ def test_ctrl_c_during_a_load_sends_one_failure_message(database_uri: str, redis
     run_id = line.rsplit("(run ", 1)[1].rstrip(")")
     assert line == f"tickstock: error: load failed: interrupted (run {run_id})"
     assert count(database_uri, "SELECT status FROM runs") == "FAILURE"
-    [message] = [m for m in _heard(pubsub) if m["run_id"] == run_id]
+    [message] = [m for m in heard(pubsub) if m["run_id"] == run_id]
     assert message["event"] == "load_failed" and message["error"] == "interrupted"

@@ -4,12 +4,10 @@ real PostgreSQL, a real Dagster instance."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +15,7 @@ from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, instance_f
 
 from tickstock_pipelines.instance import HOST_TAG, PID_TAG, reap_dead_runs
 from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
+from tickstock_pipelines_tests.redis_helpers import heard
 
 
 def _dead_pid() -> int:
@@ -24,15 +23,6 @@ def _dead_pid() -> int:
     process.wait()
     return process.pid
 
-
-def _heard(pubsub, quiet: float = 1.0) -> list[dict]:
-    messages, last = [], time.monotonic()
-    while time.monotonic() - last < quiet:
-        message = pubsub.get_message(timeout=0.2)
-        if message and message["type"] == "message":
-            messages.append(json.loads(message["data"]))
-            last = time.monotonic()
-    return messages
 
 
 @pytest.fixture
@@ -61,7 +51,7 @@ def test_a_dead_cli_load_gets_one_failure_message_and_untagged_runs_none(admin, 
 
         assert sorted(reap_dead_runs(instance)) == sorted([dead.run_id, untagged.run_id])
         assert reap_dead_runs(instance) == []  # already failed: not reaped, not announced again
-        [message] = _heard(admin)
+        [message] = heard(admin, quiet=1.0)
         assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
     assert message["event"] == "load_failed" and message["status"] == "failure"
     assert message["run_id"] == dead.run_id and message["job"] == "load_job"
@@ -88,7 +78,7 @@ def test_when_another_process_reaped_the_run_first_it_is_not_announced_twice(adm
 
         assert reap_dead_runs(instance) == [run.run_id]
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
-        assert _heard(admin) == []
+        assert heard(admin, quiet=1.0) == []
 
 
 def test_redis_down_the_dead_loads_failure_is_recorded_as_missed(database_uri: str, tmp_path,
