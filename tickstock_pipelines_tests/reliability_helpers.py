@@ -101,6 +101,16 @@ def all_text(uri: str) -> dict[str, str]:
     return out
 
 
+def cli_env(database_uri: str, redis_url: str, base_url: str) -> dict[str, str]:
+    """`tickstock`'s environment in a test: the test's database, Redis and API root; none of the
+    developer's instance, key or cache config (DAGSTER_HOME is generated under TICKSTOCK_HOME)."""
+    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
+                   "POLYGON_BASE_URL": base_url}
+    for name in ("DAGSTER_HOME", "POLYGON_API_KEY", "TICKSTOCK_CACHE_CONFIG"):
+        environment.pop(name, None)
+    return environment
+
+
 def start_tickstock(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     """`tickstock …` as a subprocess in its own process group (so a SIGKILL takes nothing else with it)."""
     return subprocess.Popen([sys.executable, "-m", "tickstock_pipelines.cli", *args], env=env,

@@ -3,7 +3,6 @@ arrive, at the sandbox), a load and a rebuild. Real `tickstock` subprocesses on 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from tickstock_pipelines.cache.synthetic import insert_symbols, universe_rows
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
 from tickstock_pipelines_tests.cache_fixtures import cache_values
 from tickstock_pipelines_tests.cli_helpers import tickstock
-from tickstock_pipelines_tests.reliability_helpers import DOW30, count, start_tickstock
+from tickstock_pipelines_tests.reliability_helpers import DOW30, cli_env, count, start_tickstock
 
 pytestmark = pytest.mark.slow
 
@@ -28,11 +27,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def env(database_uri: str, redis_url: str, sandbox: SandboxServer) -> dict[str, str]:
-    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
-                   "POLYGON_BASE_URL": sandbox.base_url}
-    for name in ("DAGSTER_HOME", "POLYGON_API_KEY", "TICKSTOCK_CACHE_CONFIG"):
-        environment.pop(name, None)
-    return environment
+    return cli_env(database_uri, redis_url, sandbox.base_url)
 
 
 def _big_symbols(uri: str) -> None:

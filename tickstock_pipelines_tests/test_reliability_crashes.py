@@ -7,7 +7,6 @@ with latency so the kill lands inside the run.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,6 +22,7 @@ from tickstock_pipelines_tests.reliability_helpers import (
     DOW30,
     WORKLOADS,
     clean_tables,
+    cli_env,
     count,
     differences,
     kill_when,
@@ -41,11 +41,7 @@ def slow_sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def env(database_uri: str, redis_url: str, slow_sandbox: SandboxServer) -> dict[str, str]:
-    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
-                   "POLYGON_BASE_URL": slow_sandbox.base_url}
-    for name in ("DAGSTER_HOME", "POLYGON_API_KEY", "TICKSTOCK_CACHE_CONFIG"):
-        environment.pop(name, None)
-    return environment
+    return cli_env(database_uri, redis_url, slow_sandbox.base_url)
 
 
 def _requests(server: SandboxServer, prefix: str) -> int:

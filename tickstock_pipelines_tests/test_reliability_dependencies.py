@@ -23,6 +23,7 @@ from tickstock_pipelines_tests.reliability_helpers import (
     DOW30,
     WORKLOADS,
     clean_tables,
+    cli_env,
     count,
     differences,
     loaded_tables,
@@ -57,14 +58,6 @@ def slow_sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-def _env(database_uri: str, redis_url: str, base_url: str) -> dict[str, str]:
-    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
-                   "POLYGON_BASE_URL": base_url}
-    for name in ("DAGSTER_HOME", "POLYGON_API_KEY", "TICKSTOCK_CACHE_CONFIG"):
-        environment.pop(name, None)
-    return environment
-
-
 def test_postgres_restarted_during_a_load_fails_cleanly_or_retries_and_the_next_run_completes_it(
         own_postgres: tuple[str, Path], slow_sandbox: SandboxServer, pg_template_uri: str,
         redis_url: str) -> None:
@@ -72,7 +65,7 @@ def test_postgres_restarted_during_a_load_fails_cleanly_or_retries_and_the_next_
     args = ("load", "--symbols", ",".join([*DOW30, "SPY", "QQQ"]), "--years", "2")
     clean = clean_tables(WORKLOADS["daily_aggregates"], create_database(pg_template_uri, "restart_clean"),
                          redis_url)
-    env = _env(uri, redis_url, slow_sandbox.base_url)
+    env = cli_env(uri, redis_url, slow_sandbox.base_url)
     process = start_tickstock(env, *args)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -125,7 +118,7 @@ def test_redis_killed_during_a_rebuild_commits_the_cache_and_records_the_missed_
     with engine.begin() as conn:
         insert_symbols(conn, universe_rows(20_000, 2_000))
     engine.dispose()
-    env = _env(database_uri, url, "http://127.0.0.1:9")
+    env = cli_env(database_uri, url, "http://127.0.0.1:9")
     before = raw_rows(database_uri)
     process = start_tickstock(env, "cache", "rebuild")
     deadline = time.monotonic() + 120

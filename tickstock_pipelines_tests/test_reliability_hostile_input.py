@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import string
 import tracemalloc
 from datetime import date, timedelta
@@ -32,7 +31,7 @@ from tickstock_pipelines.loading.requests import (
 from tickstock_pipelines.loading.resolve import Ask, resolve
 from tickstock_pipelines_tests.cache_fixtures import add_entry, raw_rows
 from tickstock_pipelines_tests.cli_helpers import tickstock
-from tickstock_pipelines_tests.reliability_helpers import application_counts
+from tickstock_pipelines_tests.reliability_helpers import application_counts, cli_env
 
 END = date(2025, 12, 31)
 FAST = settings(max_examples=300, deadline=None)
@@ -288,11 +287,7 @@ def test_a_cache_config_file_of_random_bytes_is_refused_in_one_line_or_is_valid(
 
 @pytest.fixture
 def env(database_uri: str, redis_url: str) -> dict[str, str]:
-    environment = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
-                   "POLYGON_BASE_URL": "http://127.0.0.1:9"}  # nothing may reach the API: refused first
-    for name in ("DAGSTER_HOME", "POLYGON_API_KEY", "TICKSTOCK_CACHE_CONFIG"):
-        environment.pop(name, None)
-    return environment
+    return cli_env(database_uri, redis_url, "http://127.0.0.1:9")  # nothing may reach the API: refused first
 
 
 def _cli_inputs(tmp: Path) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:
