@@ -117,21 +117,31 @@ def start_tickstock(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], *, timeout: float = 120.0,
-              poll: float = 0.05) -> bool:
-    """SIGKILL `process` as soon as `ready()` holds; False if it ended (or timed out) before that."""
+def wait_until(process: subprocess.Popen[str], ready: Callable[[], bool], *, timeout: float = 120.0,
+               poll: float = 0.05) -> bool:
+    """True as soon as `ready()` holds while `process` still runs; False if it ended (or timed out) first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
         try:
             if ready():
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
                 return True
         except sa.exc.DBAPIError:  # e.g. the runs table before Dagster created it
             pass
         time.sleep(poll)
+    return False
+
+
+def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], *, timeout: float = 120.0,
+              poll: float = 0.05) -> bool:
+    """SIGKILL `process` as soon as `ready()` holds; False if it ended (or timed out) before that."""
+    if wait_until(process, ready, timeout=timeout, poll=poll):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        return True
+    if process.poll() is not None:
+        return False
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     return False

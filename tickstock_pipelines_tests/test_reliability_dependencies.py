@@ -28,6 +28,7 @@ from tickstock_pipelines_tests.reliability_helpers import (
     differences,
     loaded_tables,
     start_tickstock,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -67,15 +68,8 @@ def test_postgres_restarted_during_a_load_fails_cleanly_or_retries_and_the_next_
                          redis_url)
     env = cli_env(uri, redis_url, slow_sandbox.base_url)
     process = start_tickstock(env, *args)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if count(uri, "SELECT count(*) FROM ohlcv_daily") > 0:
-                break
-        except sa.exc.DBAPIError:
-            pass
-        time.sleep(0.05)
-    assert process.poll() is None, "the load ended before PostgreSQL could be restarted"
+    assert wait_until(process, lambda: count(uri, "SELECT count(*) FROM ohlcv_daily") > 0), \
+        "the load ended before PostgreSQL could be restarted"
     restarted = _pg_ctl(pgdata, "-m", "fast", "-w", "restart")
     assert restarted.returncode == 0, restarted.stderr
     out, err = process.communicate(timeout=300)
@@ -121,15 +115,9 @@ def test_redis_killed_during_a_rebuild_commits_the_cache_and_records_the_missed_
     env = cli_env(database_uri, url, "http://127.0.0.1:9")
     before = raw_rows(database_uri)
     process = start_tickstock(env, "cache", "rebuild")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if count(database_uri, "SELECT count(*) FROM runs WHERE status = 'STARTED'") > 0:
-                break
-        except sa.exc.DBAPIError:
-            pass
-        time.sleep(0.02)
-    assert process.poll() is None, "the rebuild ended before Redis could be killed"
+    started = "SELECT count(*) FROM runs WHERE status = 'STARTED'"
+    assert wait_until(process, lambda: count(database_uri, started) > 0, poll=0.02), \
+        "the rebuild ended before Redis could be killed"
     os.kill(int(pid_file.read_text()), signal.SIGKILL)
     out, err = process.communicate(timeout=300)
 

@@ -52,7 +52,12 @@ def database_unreachable() -> str | None:
         with DatabaseResource().get_engine().connect():
             return None
     except sa.exc.OperationalError as exc:
-        return f"database unreachable: {one_line(exc.orig or exc)}"
+        return unreachable(exc)
+
+
+def unreachable(exc: BaseException) -> str:
+    """How every command says the database could not be reached (the driver's reason, one line)."""
+    return f"database unreachable: {one_line(getattr(exc, 'orig', None) or exc)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

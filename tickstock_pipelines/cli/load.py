@@ -43,7 +43,7 @@ def _error(message: str) -> int:
 def load_handler(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
-    from tickstock_pipelines.cli import one_line
+    from tickstock_pipelines.cli import one_line, unreachable
     from tickstock_pipelines.loading.requests import LoadInputError
     from tickstock_pipelines.loading.resolve import Ask, resolve
     from tickstock_pipelines.market_calendar import last_completed_session
@@ -65,7 +65,7 @@ def load_handler(args: argparse.Namespace) -> int:
     except LoadInputError as exc:
         return _error(str(exc))
     except sa.exc.OperationalError as exc:
-        return _error(f"database unreachable: {one_line(exc.orig or exc)}")
+        return _error(unreachable(exc))
     except PolygonError as exc:
         return _error(f"Polygon: {one_line(exc)}")
     finally:
