@@ -12,7 +12,7 @@ stopped after) against in-process sandboxes on 127.0.0.1: no key, no internet.
   each must be refused with one line, or be a valid value.
 - **Budget**: two loads at once sharing one Redis budget; requests per minute as the sandbox saw them.
 
-Run: `python benchmarks/fault_matrix.py [--full]` (quick by default, 2–4 minutes; --full adds a 429 storm
+Run: `python benchmarks/fault_matrix.py [--full]` (quick by default, about 1½ minutes; --full adds a 429 storm
 lasting over a minute of a 90/min budget). Writes benchmarks/results/fault_matrix.json and prints the table.
 """
 
