@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
+from tickstock_pipelines.cache.commit import ADVISORY_LOCK_KEY
 from tickstock_pipelines.cache.synthetic import insert_symbols, universe_rows
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
 from tickstock_pipelines_tests.cache_fixtures import raw_rows
@@ -109,16 +110,37 @@ def _rebuild_connections(uri: str) -> int:
                       "AND pid <> pg_backend_pid() AND state <> 'idle'")
 
 
-REBUILD_KILL_POINTS: dict[str, Callable[[str], bool]] = {
-    "as the run starts": lambda uri: count(
-        uri, "SELECT count(*) FROM runs WHERE status = 'STARTED' "
-             "AND pipeline_name = 'cache_rebuild_job'") > 0,
-    "inside the commit transaction": lambda uri: count(
-        uri, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") > 0,
-}
+# The commit's lock as pg_locks shows a bigint advisory key: classid = its high 32 bits, objid = its low 32
+# bits, objsubid = 1. Only this lock says "inside the commit": every run first holds migrate.py's
+# migration lock (another advisory lock) for a while as it starts. The holder's transaction id (assigned
+# once the commit has written, e.g. created its staging table) tells afterwards whether it committed.
+_COMMIT_TRANSACTION = sa.text(
+    "SELECT max(a.backend_xid::text) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.classid::bigint = :high AND l.objid::bigint = :low "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+_COMMIT_LOCK_KEY = {"high": ADVISORY_LOCK_KEY >> 32, "low": ADVISORY_LOCK_KEY & 0xFFFF_FFFF}
 
 
-@pytest.mark.parametrize("point", list(REBUILD_KILL_POINTS))
+def _commit_transaction(uri: str) -> str | None:
+    """The id of the transaction holding the cache commit's lock in this database and writing, or None."""
+    engine = sa.create_engine(uri)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(_COMMIT_TRANSACTION, _COMMIT_LOCK_KEY).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _transaction_status(uri: str, xid: str) -> str:
+    # A fresh test cluster is in xid epoch 0, so the 32-bit id is the 64-bit one.
+    return count(uri, "SELECT pg_xact_status(CAST(:xid AS xid8))", {"xid": xid})
+
+
+REBUILD_KILL_POINTS = ("as the run starts", "inside the commit transaction")
+
+
+@pytest.mark.parametrize("point", REBUILD_KILL_POINTS)
 def test_a_rebuild_killed_mid_way_leaves_the_previous_cache_intact(
         point: str, env: dict[str, str], database_uri: str) -> None:
     engine = sa.create_engine(database_uri)
@@ -134,12 +156,30 @@ def test_a_rebuild_killed_mid_way_leaves_the_previous_cache_intact(
     before = _cache(database_uri)
     assert before
 
+    seen: list[str] = []
+
+    def ready() -> bool:
+        if point == "as the run starts":
+            return count(database_uri, "SELECT count(*) FROM runs WHERE status = 'STARTED' "
+                                       "AND pipeline_name = 'cache_rebuild_job'") > 0
+        xid = _commit_transaction(database_uri)
+        seen.extend([xid] if xid else [])
+        return xid is not None
+
     process = start_tickstock(env, "cache", "rebuild")
-    killed = kill_when(process, lambda: REBUILD_KILL_POINTS[point](database_uri), poll=0.01)
-    assert killed, f"the rebuild ended before the kill point: {process.stderr.read()[-2000:]}"
+    killed = kill_when(process, ready, poll=0.01)
+    out, err = process.communicate(timeout=30)
+    assert killed, f"the rebuild ended before the kill point: {err[-2000:]}"
+    assert " committed " not in out, f"the kill came after the commit: {out}"
     deadline = time.monotonic() + 30
     while _rebuild_connections(database_uri) and time.monotonic() < deadline:
         time.sleep(0.1)
+    if point == "inside the commit transaction":
+        # The kill landed while the commit held its lock: that transaction never committed.
+        (xid,) = seen
+        assert _transaction_status(database_uri, xid) == "aborted", "the kill came after the commit"
+    run_status = "SELECT status FROM runs WHERE pipeline_name = 'cache_rebuild_job' ORDER BY id DESC LIMIT 1"
+    assert count(database_uri, run_status) != "SUCCESS"
     assert _cache(database_uri) == before  # every row, every column, created_at and updated_at included
 
     again = tickstock(env, "cache", "rebuild")  # nothing stuck: no lock left behind
