@@ -14,7 +14,7 @@ from tickstock_pipelines.cache.synthetic import insert_symbols, universe_rows
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
 from tickstock_pipelines_tests.cache_fixtures import cache_values
 from tickstock_pipelines_tests.cli_helpers import tickstock
-from tickstock_pipelines_tests.reliability_helpers import DOW30, cli_env, count, start_tickstock
+from tickstock_pipelines_tests.reliability_helpers import DOW30, cli_env, count, start_tickstock, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -140,20 +140,50 @@ def test_two_loads_at_once_share_one_request_budget_measured_at_the_sandbox(
     assert loaded == set(left) | set(right)
 
 
+def _run_spans(uri: str) -> dict[str, list[tuple[float, float]]]:
+    """Every run's (start, end) as Dagster recorded it, by job."""
+    engine = sa.create_engine(uri)
+    spans: dict[str, list[tuple[float, float]]] = {}
+    with engine.connect() as conn:
+        for job, start, end in conn.execute(sa.text(
+                "SELECT pipeline_name, start_time, end_time FROM runs ORDER BY id")):
+            spans.setdefault(job, []).append((start, end))
+    engine.dispose()
+    return spans
+
+
 def test_a_load_and_a_rebuild_at_once_both_succeed_and_the_cache_is_one_snapshot_of_symbols(
         env: dict[str, str], database_uri: str) -> None:
     _big_symbols(database_uri)
-    load = start_tickstock(env, "load", "--symbols", ",".join(DOW30), "--months", "3")
-    time.sleep(2.0)  # the load is importing and resolving; the rebuild starts while it runs
+    # The synthetic universe has a few real tickers already (SHW): what the load brings is the rest.
+    existing = "SELECT coalesce(array_agg(symbol), '{}') FROM symbols WHERE symbol = ANY(:tickers)"
+    new = set(DOW30) - set(count(database_uri, existing, {"tickers": list(DOW30)}))
+    assert len(new) >= 25, sorted(set(DOW30) - new)
+    # ~61 requests (30 details, splits, 30 aggregates) at 5 a second: the load's run lasts ~12 s, well
+    # past the rebuild's few seconds.
+    load_env = {**env, "POLYGON_REQUESTS_PER_MINUTE": "300"}
+    load = start_tickstock(load_env, "load", "--symbols", ",".join(DOW30), "--months", "3")
+    load_running = "SELECT count(*) FROM runs WHERE status = 'STARTED' AND pipeline_name = 'load_job'"
+    assert wait_until(load, lambda: count(database_uri, load_running) > 0, poll=0.02), \
+        f"the load ended before its run was seen started: {load.stderr.read()[-2000:]}"
     rebuild = start_tickstock(env, "cache", "rebuild")
     out_rebuild, err_rebuild = rebuild.communicate(timeout=300)
     out_load, err_load = load.communicate(timeout=600)
     assert rebuild.returncode == 0, err_rebuild[-2000:]
     assert load.returncode == 0, err_load[-2000:]
-    # The load's symbols arrived in one transaction: the rebuild saw all 30 or none of them.
+    # The two runs overlapped (Dagster's own start and end times), not one after the other.
+    spans = _run_spans(database_uri)
+    ((load_start, load_end),), ((rebuild_start, rebuild_end),) = spans["load_job"], spans["cache_rebuild_job"]
+    overlap = min(load_end, rebuild_end) - max(load_start, rebuild_start)
+    print(f"load run {load_end - load_start:.1f} s, rebuild run {rebuild_end - rebuild_start:.1f} s, "
+          f"rebuild started {rebuild_start - load_start:.1f} s into the load, overlap {overlap:.1f} s")
+    assert overlap > 0, spans
+    # The load's symbols arrived in one transaction: the rebuild saw all its new ones or none of them.
     all_stocks = set(cache_values(database_uri)[("stock_universe", "complete", "all_stocks")])
-    present = set(DOW30) & all_stocks
-    assert present in (set(), set(DOW30)), sorted(present)
+    present = new & all_stocks
+    print(f"the rebuild saw {'all' if present == new else 'none' if not present else 'some'} of the load's "
+          f"{len(new)} new symbols")
+    assert present in (set(), new), sorted(present)
     # A rebuild after both brings everything in, and a next one has nothing to do.
     assert tickstock(env, "cache", "rebuild").returncode == 0
     assert set(DOW30) <= set(cache_values(database_uri)[("stock_universe", "complete", "all_stocks")])
