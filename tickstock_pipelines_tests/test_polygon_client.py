@@ -52,7 +52,8 @@ class FakePolygon:
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
+                    if "Content-Length" not in headers:  # a route may announce more than it sends
+                        self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
@@ -265,6 +266,15 @@ def test_429_honours_retry_after_seconds(fake: FakePolygon) -> None:
     assert client.calls == {"ticker_details": 2}  # the 429 counts as a request sent
 
 
+def test_a_retry_after_longer_than_max_backoff_is_still_honoured(fake: FakePolygon) -> None:
+    """max_backoff caps our own guesses; a Retry-After is Polygon's instruction (bounded by time only)."""
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence((429, {"status": "ERROR"}, {"Retry-After": "1"}),
+                                                         DETAILS_OK)
+    client = make_client(fake.base_url, max_backoff_seconds=0.05)
+    assert client.ticker_details("AAPL") is not None
+    assert fake.requests[1]["at"] - fake.requests[0]["at"] >= 0.95
+
+
 def test_429_without_retry_after_backs_off_exponentially_with_jitter(
         fake: FakePolygon, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
@@ -360,6 +370,18 @@ def test_connection_refused_then_recovered(fake: FakePolygon) -> None:
         for server in revived:
             server.shutdown()
             server.server_close()
+
+
+def test_a_body_cut_short_of_its_content_length_is_retried(fake: FakePolygon) -> None:
+    """A proxy or server dropping the connection mid-body is transient (ChunkedEncodingError)."""
+    cut: Reply = (200, b'{"status": "OK", "results": {"ticker": "AA', {"Content-Length": "500"})
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence(cut, cut, DETAILS_OK)
+    client = make_client(fake.base_url)
+    assert client.ticker_details("AAPL") is not None
+    assert client.calls == {"ticker_details": 3}
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: cut
+    with pytest.raises(PolygonRetriesExhausted, match="for AAPL: ChunkedEncodingError after 4 attempts"):
+        client.ticker_details("AAPL")
 
 
 # -- malformed bodies ---------------------------------------------------------------------------------

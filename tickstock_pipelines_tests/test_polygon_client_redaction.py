@@ -41,15 +41,16 @@ def test_canary_never_reaches_logs_errors_or_reprs(fake: FakePolygon, caplog: py
     fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (500, LEAKY, {})
     fake.routes["/v3/reference/tickers/MSFT"] = lambda q: (403, LEAKY, {})
     fake.routes["/v3/reference/tickers/NVDA"] = lambda q: (200, f'{{"results": "{CANARY}'.encode(), {})
+    fake.routes["/v3/reference/tickers/META"] = lambda q: (429, LEAKY, {"Retry-After": "0.05"})  # forever
     fake.routes["/v3/reference/tickers/TSLA"] = lambda q: (200, {"results": {"ticker": "TSLA",
                                                                              "list_date": CANARY}}, {})
     fake.routes["/v2/aggs/ticker/AMZN/range/1/day/2025-11-24/2025-11-25"] = lambda q: (
         200, {"results": [{"t": 1763960400000, "o": CANARY, "h": 1, "l": 1, "c": 1, "v": 1}]}, {})
-    client = make_client(fake.base_url, max_retries=2)
+    client = make_client(fake.base_url, max_retries=2, rate_limited_max_seconds=0.2)
     failures: list[BaseException] = []
     for call in (lambda: list(client.list_tickers()), lambda: client.ticker_details("AAPL"),
                  lambda: client.ticker_details("MSFT"), lambda: client.ticker_details("NVDA"),
-                 lambda: client.ticker_details("TSLA")):
+                 lambda: client.ticker_details("TSLA"), lambda: client.ticker_details("META")):
         with pytest.raises(PolygonError) as failure:
             call()
         failures.append(failure.value)
@@ -63,6 +64,7 @@ def test_canary_never_reaches_logs_errors_or_reprs(fake: FakePolygon, caplog: py
 
     assert "cursor=2" in caplog.text and "retry" in caplog.text  # the logs did record these requests
     assert "***" in str(failures[2])  # the 403's message was kept, with the key masked
+    assert "rate limited" in str(failures[5]) and "***" in str(failures[5])  # so was the endless 429's
     assert all(f.__cause__ is None and (f.__context__ is None or f.__suppress_context__) for f in failures)
     for text in (caplog.text, *(_everything(f) for f in failures), repr(client), str(client),
                  repr(page.rejected), *capfd.readouterr()):

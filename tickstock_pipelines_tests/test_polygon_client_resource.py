@@ -8,7 +8,7 @@ import pytest
 from dagster import Definitions, EnvVar, asset
 
 from tickstock_pipelines import settings as settings_module
-from tickstock_pipelines.resources.polygon import PolygonResource
+from tickstock_pipelines.resources.polygon import PolygonResource, PolygonRetriesExhausted
 from tickstock_pipelines.sandbox import SANDBOX_API_KEY
 from tickstock_pipelines.sandbox import detached as detached_module
 from tickstock_pipelines_tests.test_polygon_client import CANARY, DETAILS_OK, FakePolygon
@@ -87,3 +87,14 @@ def test_explicit_fields_win_over_the_environment(fake: FakePolygon, redis_url: 
             assert client._limiter.interval == pytest.approx(0.01) and client._timeout == 3
             assert client.ticker_details("AAPL") is not None
     assert fake.requests[0]["auth"] == f"Bearer {CANARY}"
+
+
+def test_the_time_allowed_for_429s_reaches_the_client(fake: FakePolygon, redis_url: str) -> None:
+    """rate_limited_max_seconds is a resource setting: a run can bound how long it waits out 429s."""
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (429, {"status": "ERROR"}, {"Retry-After": "0.1"})
+    resource = PolygonResource(api_key=CANARY, base_url=fake.base_url, redis_url=redis_url,
+                               requests_per_minute=100_000, rate_limited_max_seconds=0.3, max_retries=1)
+    with resource.get_client() as client, pytest.raises(PolygonRetriesExhausted,
+                                                        match=r"longer than the 0\.3 s allowed"):
+        client.ticker_details("AAPL")
+    assert len(fake.requests) > 2  # more than max_retries=1 allows: 429s are bounded by time

@@ -3,6 +3,8 @@ injects (429, 5xx, slow, disconnect, malformed, truncated, invalid bars, page-2 
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -93,6 +95,64 @@ def test_persistent_faults_give_up_after_the_bound(sandbox: SandboxServer) -> No
     with pytest.raises(PolygonRetriesExhausted, match=pattern):
         list(client.aggregates("MSFT", "day", date(2025, 12, 1), date(2025, 12, 31)))
     assert _sent(sandbox) == 3
+
+
+@pytest.mark.parametrize("retry_after", [0.02, None], ids=["Retry-After", "backoff"])
+def test_429s_spend_no_retries_so_ten_in_a_row_still_succeed(sandbox: SandboxServer,
+                                                              retry_after: float | None) -> None:
+    """A 429 asks us to wait, it is no error: ten in a row outlast max_retries=3 and the call succeeds."""
+    sandbox.inject("429", path="/v3/reference/tickers/AAPL", count=10, retry_after=retry_after)
+    client = _client(sandbox, max_retries=3, max_backoff_seconds=0.05)
+    details = client.ticker_details("AAPL")
+    assert details is not None and details.ticker == "AAPL"
+    assert client.calls == {"ticker_details": 11}
+    assert sandbox.stats()["status_codes"] == {"429": 10, "200": 1}
+
+
+def test_429_forever_fails_clearly_once_the_time_allowed_is_spent(sandbox: SandboxServer) -> None:
+    sandbox.inject("429", path="/v3/reference/tickers/AAPL", retry_after=0.1)
+    client = _client(sandbox, max_retries=3, rate_limited_max_seconds=0.5)
+    started = time.monotonic()
+    with pytest.raises(PolygonRetriesExhausted) as failure:
+        client.ticker_details("AAPL")
+    took = time.monotonic() - started
+    found = re.fullmatch(r"ticker_details /v3/reference/tickers/AAPL for AAPL: rate limited \(HTTP 429\) for "
+                         r"(\d+\.\d) s over (\d+) answers, longer than the 0\.5 s allowed "
+                         r"\(last answer: You've exceeded the maximum requests per minute.*\)",
+                         str(failure.value))
+    assert found, str(failure.value)
+    assert 0.5 <= float(found[1]) <= took < 1.5
+    answers = int(found[2])
+    assert answers == _sent(sandbox) == client.calls["ticker_details"] > 3 + 1  # more than max_retries allow
+    assert (failure.value.status, failure.value.ticker) == (429, "AAPL")
+    assert SANDBOX_API_KEY not in str(failure.value)
+
+
+def test_a_retry_after_longer_than_the_time_left_is_cut_to_it(sandbox: SandboxServer) -> None:
+    sandbox.inject("429", path="/v3/reference/tickers/AAPL", retry_after=30)
+    client = _client(sandbox, rate_limited_max_seconds=0.4)
+    started = time.monotonic()
+    pattern = r"rate limited \(HTTP 429\) for 0\.\d s over 2 answers"
+    with pytest.raises(PolygonRetriesExhausted, match=pattern):
+        client.ticker_details("AAPL")
+    assert 0.4 <= time.monotonic() - started < 2.0 and _sent(sandbox) == 2
+
+
+def test_server_errors_are_still_bounded_by_count_among_429s(sandbox: SandboxServer) -> None:
+    """429s and errors are counted apart: four 429s then two 500s pass with max_retries=2, not with 1."""
+    for max_retries, succeeds in ((2, True), (1, False)):
+        sandbox.configure(faults=[])
+        sandbox.inject("429", path="/v3/reference/tickers/AAPL", count=4, retry_after=0.01)
+        sandbox.inject("500", path="/v3/reference/tickers/AAPL", count=2)
+        client = _client(sandbox, max_retries=max_retries)
+        if succeeds:
+            assert client.ticker_details("AAPL") is not None
+            assert client.calls == {"ticker_details": 7}
+        else:
+            with pytest.raises(PolygonRetriesExhausted, match=r"for AAPL: HTTP 500 after 6 attempts "
+                                                              r"\(4 of them answered 429\)"):
+                client.ticker_details("AAPL")
+            assert client.calls == {"ticker_details": 6}
 
 
 def test_a_failed_second_page_is_retried_and_nothing_is_lost(sandbox: SandboxServer) -> None:

@@ -93,10 +93,12 @@ class PolygonClient:
     def __init__(
         self, *, api_key: str, base_url: str, limiter: SharedRateLimiter | None, sandbox: bool,
         timeout_seconds: float = 30.0, max_retries: int = 5, backoff_seconds: float = 1.0,
-        max_backoff_seconds: float = 60.0, concurrency: int = 1,
+        max_backoff_seconds: float = 60.0, rate_limited_max_seconds: float = 600.0, concurrency: int = 1,
     ) -> None:
         if not api_key:
             raise ValueError("PolygonClient needs an API key (the sandbox's key in sandbox mode)")
+        if rate_limited_max_seconds < 0:
+            raise ValueError(f"rate_limited_max_seconds must be ≥ 0, not {rate_limited_max_seconds:g}")
         self.sandbox = sandbox
         self.calls: Counter[str] = Counter()
         self.concurrency = max(1, concurrency)  # requests the loaders may keep in flight at once
@@ -108,6 +110,7 @@ class PolygonClient:
         self._max_retries = max_retries
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
+        self._rate_limited_max = rate_limited_max_seconds
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {api_key}"
         self._session.headers["Accept"] = "application/json"
@@ -245,18 +248,25 @@ class PolygonClient:
 
     def _get(self, endpoint: str, url: str, params: dict[str, Any] | None, what: str,
              *, allow_404: bool = False) -> dict[str, Any] | None:
-        """GET within the budget with bounded retries; None only for an allowed 404 (unknown ticker)."""
+        """GET within the budget; None only for an allowed 404 (unknown ticker).
+
+        Errors (5xx, timeouts, dropped connections) get `max_retries` retries. A 429 is Polygon telling us
+        to wait, not an error: it spends none of them and is bounded by time instead, at most
+        `rate_limited_max_seconds` from the request's first 429, waiting Retry-After when given.
+        """
         url = strip_api_key(url)
         shown = self._redact(safe_url(url, params))
         problem, last_said = "no attempt", ""
-        for attempt in range(self._max_retries + 1):
+        errors = limited = 0  # failed attempts of each kind so far
+        limited_since: float | None = None
+        while True:
             if self._limiter is not None:
                 waited = self._limiter.acquire()
                 if waited > 1:
                     log.debug("waited %.1fs for the request budget before %s", waited, shown)
             with self._calls_lock:  # loaders call from several threads
                 self.calls[endpoint] += 1
-            log.debug("GET %s (%s for %s, attempt %d)", shown, endpoint, what, attempt + 1)
+            log.debug("GET %s (%s for %s, attempt %d)", shown, endpoint, what, errors + limited + 1)
             delay: float | None = None
             try:
                 response = self._session.get(url, params=params or None, timeout=self._timeout)
@@ -278,17 +288,44 @@ class PolygonClient:
                     raise PolygonHTTPError(detail, endpoint=endpoint, ticker=what, status=status)
                 last_said = excerpt
                 delay = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt == self._max_retries:
+                if status == 429:
+                    limited += 1
+                    now = time.monotonic()
+                    limited_since = now if limited_since is None else limited_since
+                    self._wait_out_429(endpoint, shown, what, limited, now - limited_since, delay, excerpt)
+                    continue
+            errors += 1
+            if errors > self._max_retries:
                 break
             if delay is None:
-                delay = self._backoff * 2**attempt * random.uniform(0.5, 1.5)
+                delay = self._backoff * 2 ** (errors - 1) * random.uniform(0.5, 1.5)
             delay = min(delay, self._max_backoff)
             log.warning("%s %s for %s: %s; retry %d of %d in %.2fs", endpoint, shown, what, problem,
-                        attempt + 1, self._max_retries, delay)
+                        errors, self._max_retries, delay)
             time.sleep(delay)
         said = f" (last answer: {last_said})" if last_said else ""
-        message = f"{endpoint} {shown} for {what}: {problem} after {self._max_retries + 1} attempts{said}"
+        of_them = f" ({limited} of them answered 429)" if limited else ""
+        message = f"{endpoint} {shown} for {what}: {problem} after {errors + limited} attempts{of_them}{said}"
         raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what)
+
+    def _wait_out_429(self, endpoint: str, shown: str, what: str, limited: int, elapsed: float,
+                      retry_after: float | None, said: str) -> None:
+        """Sleep before retrying the `limited`-th 429: Retry-After, else backoff; never past the time
+        allowed, and once that is spent, fail saying for how long Polygon kept refusing."""
+        left = self._rate_limited_max - elapsed
+        if left <= 0:
+            answers = f"{limited} answer{'s' if limited > 1 else ''}"
+            message = (f"{endpoint} {shown} for {what}: rate limited (HTTP 429) for {elapsed:.1f} s over "
+                       f"{answers}, longer than the {self._rate_limited_max:g} s allowed"
+                       + (f" (last answer: {said})" if said else ""))
+            raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what, status=429)
+        if retry_after is None:
+            backoff = self._backoff * 2 ** (limited - 1) * random.uniform(0.5, 1.5)
+            retry_after = min(backoff, self._max_backoff)
+        delay = min(retry_after, left)
+        log.warning("%s %s for %s: rate limited (HTTP 429, %d so far over %.1fs); retry in %.2fs", endpoint,
+                    shown, what, limited, elapsed, delay)
+        time.sleep(delay)
 
     def _json(self, response: requests.Response, endpoint: str, shown: str, what: str) -> dict[str, Any]:
         try:

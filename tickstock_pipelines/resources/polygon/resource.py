@@ -31,7 +31,11 @@ class PolygonResource(ConfigurableResource):
     redis_url: str | None = Field(default=None, description="Redis holding the shared budget; unset → "
                                                             "REDIS_URL or the embedded Redis")
     timeout_seconds: float = Field(default=30.0, description="connect and read timeout of every request")
-    max_retries: int = Field(default=5, description="retries after the first attempt (429, 5xx, network)")
+    max_retries: int = Field(default=5, description="retries after the first attempt on an error (5xx, "
+                             "timeout, dropped connection); 429s spend none of them")
+    rate_limited_max_seconds: float = Field(
+        default=600.0, ge=0, description="longest one request keeps waiting out 429s (Retry-After, else "
+                                         "backoff) before it fails")
     concurrency: int = Field(default=4, ge=1, le=32, description="requests a loader keeps in flight at once "
                              "(the shared budget still sets the pace)")
     backoff_seconds: float = Field(default=1.0, description="first retry delay; doubles, with jitter")
@@ -63,5 +67,6 @@ class PolygonResource(ConfigurableResource):
         return PolygonClient(
             api_key=str(api_key), base_url=base_url, limiter=limiter, sandbox=sandbox,
             timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
-            backoff_seconds=self.backoff_seconds, concurrency=self.concurrency,
+            backoff_seconds=self.backoff_seconds, rate_limited_max_seconds=self.rate_limited_max_seconds,
+            concurrency=self.concurrency,
         )
