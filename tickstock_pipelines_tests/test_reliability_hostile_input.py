@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import string
+import subprocess
 import tracemalloc
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from tickstock_pipelines.loading.requests import (
     read_symbols_csv,
 )
 from tickstock_pipelines.loading.resolve import Ask, resolve
+from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
 from tickstock_pipelines_tests.cache_fixtures import add_entry, raw_rows
 from tickstock_pipelines_tests.cli_helpers import tickstock
 from tickstock_pipelines_tests.reliability_helpers import application_counts, cli_env
@@ -234,6 +237,16 @@ def test_a_million_row_csv_is_streamed(tmp_path: Path) -> None:
     assert peak < 5_000_000, f"{peak / 1e6:.1f} MB for a {path.stat().st_size / 1e6:.0f} MB file"
 
 
+def test_a_million_row_csv_whose_last_row_is_bad_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "million_bad.csv"
+    _million_rows(path, bad_last=True)
+    with pytest.raises(LoadInputError) as refused:
+        read_symbols_csv(path)
+    _one_line(str(refused.value))
+    # the header is line 1, the million good rows lines 2..1,000,001: the bad one is line 1,000,002
+    assert f"{path} line 1000002:" in str(refused.value) and "AAPL;DROP" in str(refused.value), refused.value
+
+
 # --- cache config files -------------------------------------------------------------------------------------
 
 yaml_scalars = st.one_of(hostile_text, st.integers(), st.floats(allow_nan=False), st.booleans(), st.none())
@@ -286,8 +299,57 @@ def test_a_cache_config_file_of_random_bytes_is_refused_in_one_line_or_is_valid(
 # --- SQL injection and other hostile input through every input of the CLI (subprocesses) --------------------
 
 @pytest.fixture
-def env(database_uri: str, redis_url: str) -> dict[str, str]:
-    return cli_env(database_uri, redis_url, "http://127.0.0.1:9")  # nothing may reach the API: refused first
+def api() -> Iterator[SandboxServer]:
+    """A real sandbox as the API: it counts every request, so "refused before any call" is measured."""
+    with SandboxServer(SandboxConfig()) as server:
+        yield server
+
+
+@pytest.fixture
+def env(database_uri: str, redis_url: str, api: SandboxServer) -> dict[str, str]:
+    return cli_env(database_uri, redis_url, api.base_url)
+
+
+def _dagster_rows(uri: str) -> tuple[int, int]:
+    """Runs and dynamic partitions in the Dagster instance's storage (the test's database, DATABASE_URI);
+    0 while Dagster has not created its tables there yet."""
+    engine = sa.create_engine(uri)
+    try:
+        with engine.connect() as conn:
+            counts = []
+            for table in ("runs", "dynamic_partitions"):
+                exists = conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f"public.{table}"})
+                # the table name is one of the two literals above, never input
+                counts.append(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+                              if exists.scalar_one() else 0)
+            return counts[0], counts[1]
+    finally:
+        engine.dispose()
+
+
+def _refused_in_one_line(result: subprocess.CompletedProcess[str], what: object) -> str:
+    """The command failed, said why in exactly one line (returned), and printed no traceback."""
+    assert result.returncode != 0, (what, result.stdout)
+    stderr = result.stderr
+    assert "Traceback" not in stderr, (what, stderr[-2000:])
+    # One line says why: ours ("tickstock: error: …") or argparse's ("tickstock load: error: …").
+    reasons = [line for line in stderr.splitlines() if line.startswith("tickstock") and "error" in line]
+    assert len(reasons) == 1, (what, stderr[-2000:])
+    return reasons[0]
+
+
+@pytest.mark.slow
+def test_a_million_row_csv_whose_last_row_is_bad_is_refused_by_load_before_any_call_or_write(
+        env: dict[str, str], api: SandboxServer, database_uri: str, tmp_path: Path) -> None:
+    path = tmp_path / "million_bad.csv"
+    _million_rows(path, bad_last=True)
+    before, before_rows = application_counts(database_uri), raw_rows(database_uri)
+    result = tickstock(env, "load", "--symbols-csv", str(path), timeout=300)
+    reason = _refused_in_one_line(result, "million rows, bad last")
+    assert result.returncode == 2 and "line 1000002" in reason and "AAPL;DROP" in reason, reason
+    assert application_counts(database_uri) == before and raw_rows(database_uri) == before_rows
+    assert api.stats()["total_requests"] == 0
+    assert _dagster_rows(database_uri) == (0, 0)
 
 
 def _cli_inputs(tmp: Path) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:
@@ -317,20 +379,23 @@ def _cli_inputs(tmp: Path) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:
 
 @pytest.mark.slow
 def test_sql_injection_through_every_cli_input_is_refused_in_one_line_and_writes_nothing(
-        env: dict[str, str], database_uri: str, tmp_path: Path) -> None:
+        env: dict[str, str], api: SandboxServer, database_uri: str, tmp_path: Path) -> None:
     add_entry(database_uri, "app_settings", "ui", "theme", '{"dark": true}')
     before, before_rows = application_counts(database_uri), raw_rows(database_uri)
     cases = _cli_inputs(tmp_path)
     for what, args, extra in cases:
         result = tickstock({**env, **extra}, *args, timeout=120)
-        assert result.returncode != 0, (what, args, result.stdout)
-        assert "Traceback" not in result.stderr, (what, args, result.stderr[-2000:])
-        # One line says why: ours ("tickstock: error: …") or argparse's ("tickstock load: error: …").
-        reasons = [line for line in result.stderr.splitlines()
-                   if line.startswith("tickstock") and "error" in line]
-        assert len(reasons) == 1, (what, args, result.stderr[-2000:])
+        _refused_in_one_line(result, (what, args))
         # Nothing of the DEFAULT cache, the symbols or the bars moved, and every table is still there.
         assert raw_rows(database_uri) == before_rows, (what, args)
         counts = application_counts(database_uri)
         assert counts[:6] == before[:6] and counts[7] == before[7], (what, args)
+        # Refused before any call (the API heard nothing) and before any run or partition was created.
+        assert api.stats()["total_requests"] == 0, (what, args, api.stats()["by_endpoint"])
+        assert _dagster_rows(database_uri) == (0, 0), (what, args)
     assert len(cases) == 4 * 13
+    # The instruments see what they must: a valid load through the same environment calls the API and is
+    # a run in the same storage.
+    result = tickstock(env, "load", "--symbols", "AAPL", "--months", "1", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert api.stats()["total_requests"] > 0 and _dagster_rows(database_uri) == (1, 1)
