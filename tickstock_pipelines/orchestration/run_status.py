@@ -61,12 +61,28 @@ def first_step_error(instance: DagsterInstance, run_id: str) -> str | None:
         if data.error is not None:
             if data.error.cls_name == "DagsterExecutionInterruptedError":  # Ctrl-C, SIGTERM
                 return "interrupted"
-            text = data.error.message.strip()
+            error = data.error
+            # Dagster's wrapper ("Error occurred while executing op …:") says where, its cause says why.
+            while error.cls_name in _user_code_wrappers() and error.cause is not None:
+                error = error.cause
+            text = error.message.strip()
             qualified, _, rest = text.partition(": ")
-            if rest and qualified.endswith(data.error.cls_name):  # "pkg.module.Class: text" → "Class: text"
-                text = f"{data.error.cls_name}: {rest}"
+            if rest and qualified.endswith(error.cls_name):  # "pkg.module.Class: text" → "Class: text"
+                text = f"{error.cls_name}: {rest}"
             return redact(text)
     return None
+
+
+def _user_code_wrappers() -> set[str]:
+    """Class names of the errors Dagster wraps a step's own exception in (its cause)."""
+    from dagster._core.errors import DagsterUserCodeExecutionError
+
+    names, pending = set(), [DagsterUserCodeExecutionError]
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return names
 
 
 def _first_error(context: RunStatusSensorContext) -> str:
