@@ -8,6 +8,7 @@ session date. Invalid bars are never stored: they are reported by ticker and dat
 
 import warnings
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,6 +68,24 @@ BARS_ASSET: dict[str, Any] = {
 }
 
 
+_PREVIEW_COLUMNS = {"day": ("symbol", "date", "open", "high", "low", "close", "volume"),
+                    "minute": ("symbol", "timestamp", "open", "high", "low", "close", "volume")}
+
+
+def _stored_summary(conn: sa.Connection, timespan: str, keys: Sequence[str],
+                    first: date | None, last: date | None) -> dict[str, Any]:
+    """The metadata both bar assets report on what is stored: row count, range fetched, latest bars."""
+    table, columns = f"ohlcv_{'daily' if timespan == 'day' else 'minute'}", _PREVIEW_COLUMNS[timespan]
+    rows = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE symbol = ANY(:k)"),  # noqa: S608
+                        {"k": list(keys)}).scalar_one()
+    preview = conn.execute(sa.text(
+        f"SELECT {', '.join(columns)} FROM {table} WHERE symbol = ANY(:k) "  # noqa: S608
+        f"ORDER BY {columns[1]} DESC, symbol LIMIT 10"), {"k": list(keys)}).all()
+    return {"dagster/row_count": int(rows),
+            "date_range": f"{first} .. {last}" if first and last else "nothing missing",
+            "preview": markdown_table(columns, preview)}
+
+
 def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
     return list(conn.execute(sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:k) ORDER BY 1"),
                              {"k": list(keys)}).scalars())
@@ -78,7 +97,7 @@ def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
         AssetCheckSpec(VALID_BARS, asset="ohlcv_daily", description="no bar failed validation "
                        "(high < low, open/close outside [low, high], negative volume, NaN)"),
         AssetCheckSpec(NO_MISSING_SESSIONS, asset="ohlcv_daily", description="every NYSE session between a "
-                       "symbol's first and last stored bar has a bar"),
+                       "symbol's first stored bar and the end of its loaded window has a bar"),
         AssetCheckSpec(FRESH, asset="ohlcv_daily", description="the last bar of each active symbol is the "
                        "last completed session"),
     ],
@@ -106,11 +125,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
         outcome = load_daily(engine, client, plan, context.log.info)
         holes = missing_sessions(conn, keys)
         stale = stale_symbols(conn, keys, end)
-        rows = conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily WHERE symbol = ANY(:k)"),
-                            {"k": keys}).scalar_one()
-        preview = conn.execute(sa.text(
-            "SELECT symbol, date, open, high, low, close, volume FROM ohlcv_daily WHERE symbol = ANY(:k) "
-            "ORDER BY date DESC, symbol LIMIT 10"), {"k": keys}).all()
+        stored = _stored_summary(conn, "day", keys, outcome.first, outcome.last)
     if skipped:
         context.log.warning(f"no symbols row, skipped: {listed(skipped)}")
     if outcome.rejected:
@@ -118,7 +133,6 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
             [f"{r.ticker} {r.date}: {r.reason}" for r in outcome.rejected], 10))
     return MaterializeResult(
         metadata={
-            "dagster/row_count": int(rows),
             "rows_inserted": outcome.counts.inserted,
             "rows_updated": outcome.counts.updated,
             "rows_unchanged": outcome.counts.unchanged,
@@ -129,18 +143,18 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
             "grouped_daily_calls_planned": len(plan.grouped_sessions),
             "aggregates_calls_planned": len(plan.aggregates),
             **api_calls(type(client.calls)(), client.calls),
-            "date_range": f"{outcome.first} .. {outcome.last}" if outcome.first else "nothing missing",
             "last_completed_session": end.isoformat(),
             "new_splits": MetadataValue.json([f"{s} {d}" for s, d in splits.new] if splits else []),
             "refetched_after_split": MetadataValue.json(splits.refetch if splits else []),
             "sandbox": client.sandbox,
-            "preview": markdown_table(("symbol", "date", "open", "high", "low", "close", "volume"), preview),
+            **stored,
         },
         check_results=[
             _bars_check(outcome.rejected),
             AssetCheckResult(check_name=NO_MISSING_SESSIONS, passed=not holes.missing,
                              metadata={"symbols_checked": holes.checked, "missing_sessions": holes.total,
-                                       "symbols_with_holes": MetadataValue.json(holes.missing)}),
+                                       "symbols_with_holes": MetadataValue.json(holes.missing),
+                                       "missing": MetadataValue.json(holes.dates)}),
             AssetCheckResult(check_name=FRESH, passed=not stale, severity=AssetCheckSeverity.WARN,
                              metadata={"last_completed_session": end.isoformat(), "stale": listed(stale)}),
         ],
@@ -167,6 +181,8 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
         context.log.info(f"ohlcv_minute: {len(targeted)} symbols with minute history wanted, "
                          f"{len(gaps)} gaps")
         outcome = load_minute(engine, client, gaps, context.log.info)
+        stored = _stored_summary(conn, "minute", targeted, min((g.first for g in gaps), default=None),
+                                 max((g.last for g in gaps), default=None))
     if outcome.rejected:
         context.log.warning(f"{len(outcome.rejected)} invalid minute bars not stored")
     return MaterializeResult(
@@ -180,6 +196,7 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
             **api_calls(type(client.calls)(), client.calls),
             "last_completed_session": end.isoformat(),
             "sandbox": client.sandbox,
+            **stored,
         },
         check_results=[_bars_check(outcome.rejected)],
     )

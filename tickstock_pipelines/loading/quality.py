@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -12,13 +12,16 @@ import sqlalchemy as sa
 from tickstock_pipelines.loading.symbols_sync import ETP_TYPES
 from tickstock_pipelines.market_calendar import sessions
 
+MISSING_DATES_SHOWN = 10  # missing sessions named per symbol in the check's metadata
+
 
 @dataclass(frozen=True)
 class Holes:
-    """Sessions missing inside each symbol's stored range (first bar .. last bar)."""
+    """Sessions missing from each symbol's loaded range (first stored bar .. end of its loaded window)."""
 
     checked: int
     missing: dict[str, int]
+    dates: dict[str, list[str]] = field(default_factory=dict)  # the first missing sessions of each symbol
 
     @property
     def total(self) -> int:
@@ -26,18 +29,31 @@ class Holes:
 
 
 def missing_sessions(conn: sa.Connection, symbols: Sequence[str]) -> Holes:
-    """NYSE sessions between each symbol's first and last stored bar that have no bar."""
+    """NYSE sessions with no bar between each symbol's first stored bar and the end of its loaded window.
+
+    The window's end is `coverage_targets.loaded_end` (the last session the loader asked the API for), or
+    the last stored bar when it is later or unknown: a symbol said to be loaded to a session must have the
+    bars up to it. The start stays the first stored bar: a symbol listed after the window's start
+    legitimately has no earlier bars.
+    """
     rows = conn.execute(
-        sa.text("SELECT symbol, min(date), max(date), count(*) FROM ohlcv_daily "
-                "WHERE symbol = ANY(:symbols) GROUP BY symbol"), {"symbols": list(symbols)}).all()
+        sa.text("SELECT d.symbol, min(d.date), GREATEST(max(d.date), max(c.loaded_end)), count(*) "
+                "  FROM ohlcv_daily d LEFT JOIN coverage_targets c "
+                "    ON c.symbol = d.symbol AND c.timespan = 'day' "
+                " WHERE d.symbol = ANY(:symbols) GROUP BY d.symbol ORDER BY d.symbol"),
+        {"symbols": list(symbols)}).all()
     dates = sessions().dates
-    missing = {}
-    for symbol, first, last, count in rows:
-        expected = int(np.searchsorted(dates, np.datetime64(last, "D"), side="right")
-                       - np.searchsorted(dates, np.datetime64(first, "D"), side="left"))
-        if expected > count:
-            missing[symbol] = expected - count
-    return Holes(len(rows), missing)
+    missing, named = {}, {}
+    for symbol, first, end, count in rows:
+        lo = int(np.searchsorted(dates, np.datetime64(first, "D"), side="left"))
+        hi = int(np.searchsorted(dates, np.datetime64(end, "D"), side="right"))
+        if hi - lo > count:
+            missing[symbol] = hi - lo - count
+            stored = conn.execute(sa.text("SELECT date FROM ohlcv_daily WHERE symbol = :s"),
+                                  {"s": symbol}).scalars()
+            absent = np.setdiff1d(dates[lo:hi], np.array(list(stored), dtype="datetime64[D]"))
+            named[symbol] = [str(d) for d in absent[:MISSING_DATES_SHOWN]]
+    return Holes(len(rows), missing, named)
 
 
 def stale_symbols(conn: sa.Connection, symbols: Sequence[str], last_session: date) -> list[str]:
