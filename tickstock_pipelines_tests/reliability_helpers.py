@@ -190,6 +190,13 @@ class Scenario:
     # "complete": the first run must succeed with identical data; "resume": it may fail clearly, and the
     # next run (faults gone) must complete it
     expect: str = "complete"
+    min_fault_share: float = 0.0  # a storm: at least this share of the requests got a fault
+
+    @property
+    def retry_after(self) -> float | None:
+        """The Retry-After the scenario's 429s carry, if any (their retries must wait that long)."""
+        return next((f["retry_after"] for f in self.faults
+                     if str(f["kind"]) == "429" and f.get("retry_after") is not None), None)
 
 
 SCENARIOS = (
@@ -197,6 +204,12 @@ SCENARIOS = (
              ({"kind": "429", "every": 3},)),
     Scenario("429 storm (every 3rd request), Retry-After 0.2 s", "daily_aggregates",
              ({"kind": "429", "every": 3, "retry_after": 0.2},)),
+    # More 429s in a row than max_retries (5) allows per request: each of the 4 threads gets ~10.
+    Scenario("429 wall (the next 40 answers), Retry-After 0.05 s", "daily_aggregates",
+             ({"kind": "429", "count": 40, "retry_after": 0.05},)),
+    # Seeded, so the same requests answer 429 on every run; the product's own 1 s backoff base.
+    Scenario("429 at random on 35% of requests, 1 s backoff, no Retry-After", "daily_aggregates",
+             ({"kind": "429", "probability": 0.35},), polygon={"backoff_seconds": 1.0}, min_fault_share=0.30),
     Scenario("5xx bursts (500 x3, 502 x2, 503 x2, 504 x2)", "daily_aggregates",
              ({"kind": "500", "path": "/v3/reference/tickers", "count": 3},
               {"kind": "502", "path": "/v2/aggs", "count": 2},
@@ -221,6 +234,39 @@ SCENARIOS = (
     Scenario("page 2 truncated", "minute_pages",
              ({"kind": "truncated", "path": "/v2/aggs", "pages_only": True, "count": 1},), expect="resume"),
 )
+
+
+# A third of the requests answer 429 for over a minute of a 90/min budget (the 4 threads of a loader take
+# turns, so a retry that ignored Retry-After would still come up to 4 × 0.67 s later: 4 s tells them apart).
+STORM_BUDGET = 90.0
+MINUTE_STORMS = (
+    Scenario("429 storm over a minute of a 90/min budget, Retry-After 4 s", "daily_aggregates",
+             ({"kind": "429", "every": 3, "retry_after": 4.0},),
+             polygon={"requests_per_minute": STORM_BUDGET, "budget_key": "tickstock:test:storm:retry-after"},
+             min_fault_share=0.30),
+    Scenario("429 storm over a minute of a 90/min budget, no Retry-After, 1 s backoff", "daily_aggregates",
+             ({"kind": "429", "every": 3},),
+             polygon={"requests_per_minute": STORM_BUDGET, "budget_key": "tickstock:test:storm:backoff",
+                      "backoff_seconds": 1.0},
+             min_fault_share=0.30),
+)
+
+# What a clear failure names, by fault kind (the client's own wording).
+FAULT_WORDS = {"429": "HTTP 429", "500": "HTTP 500", "502": "HTTP 502", "503": "HTTP 503", "504": "HTTP 504",
+               "slow": "Timeout", "disconnect": "Connection", "malformed": "malformed JSON",
+               "truncated": "malformed JSON"}
+
+
+def retry_gaps(log: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each 429 answer with the next request for the same endpoint and ticker (its retry), or None.
+    Requests without a ticker are left out: two of them at once cannot be told apart."""
+    out = []
+    for i, hit in enumerate(log):
+        if hit["status"] != 429 or hit["ticker"] is None:
+            continue
+        out.append((hit, next((r for r in log[i + 1:]
+                               if r["endpoint"] == hit["endpoint"] and r["ticker"] == hit["ticker"]), None)))
+    return out
 
 
 def run_load_in_process(instance: Any, resources: dict[str, Any], workload: Workload) -> Any:
@@ -299,6 +345,8 @@ class Outcome:
     runs_to_complete: int  # 1, 2, or 0 when it never completed
     failure: list[str]
     failed_tickers: list[str]
+    failed_checks: dict[str, dict[str, Any]]  # "asset:check" → metadata of checks failed in the first run
+    first_run_missing_symbols: list[str]  # symbols of the clean run the first run did not store
     rows_lost: int  # rows of the clean run missing after the last run
     rows_extra: int  # rows the clean run does not have (duplicates cannot exist: primary keys)
     differences: dict[str, dict[str, int]]
@@ -309,6 +357,12 @@ class Outcome:
         out = dict(vars(self))
         out.pop("requests_log")
         return out
+
+
+def failed_checks(result: Any) -> dict[str, dict[str, Any]]:
+    """The asset checks that evaluated as failed in a run, with their metadata, from its events."""
+    return {f"{e.asset_key.to_user_string()}:{e.check_name}": {k: v.value for k, v in e.metadata.items()}
+            for e in result.get_asset_check_evaluations() if not e.passed}
 
 
 def run_scenario(scenario: Scenario, database_uri: str, redis_url: str,
@@ -341,5 +395,8 @@ def run_scenario(scenario: Scenario, database_uri: str, redis_url: str,
             requests=stats["total_requests"], first_run_succeeded=first.success, first_run_complete=complete,
             runs_to_complete=runs, failure=failure_messages(first),
             failed_tickers=list(symbols_metadata(first).get("failed_tickers") or []),
+            failed_checks=failed_checks(first),
+            first_run_missing_symbols=sorted({r[0] for r in clean["symbols"]}
+                                             - {r[0] for r in after_first["symbols"]}),
             rows_lost=rows_lost(clean, final), rows_extra=sum(d["extra"] for d in diff.values()),
             differences=diff, seconds=round(time.monotonic() - started, 2), requests_log=stats["requests"])

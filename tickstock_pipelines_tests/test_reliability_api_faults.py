@@ -11,13 +11,19 @@ from typing import Any
 
 import pytest
 
+from tickstock_pipelines.assets.symbols import DETAILS_CHECK
 from tickstock_pipelines_tests.conftest import create_database
 from tickstock_pipelines_tests.reliability_helpers import (
+    FAULT_WORDS,
+    MINUTE_STORMS,
     SCENARIOS,
+    STORM_BUDGET,
     WORKLOADS,
+    Outcome,
     Scenario,
     clean_tables,
     loaded_tables,
+    retry_gaps,
     run_scenario,
 )
 
@@ -54,30 +60,52 @@ def test_a_load_under_faults_ends_identical_to_a_clean_run(
     if scenario.expect == "complete":
         assert outcome.first_run_complete, outcome.summary()
     if not outcome.first_run_complete:
-        # A failure says what failed; a run that "succeeded" names the tickers it could not read.
-        reason = " ".join(outcome.failure) + " ".join(outcome.failed_tickers)
-        assert outcome.failure or outcome.failed_tickers, outcome.summary()
-        assert any(word in reason for word in ("JSON", "HTTP 500", "malformed", "truncated",
-                                               *outcome.failed_tickers)), reason
+        assert_failed_clearly(scenario, outcome)
+    assert_storm(scenario, outcome)
     assert loaded_tables(database_uri) == reference
 
 
-def test_a_429_storm_of_a_third_of_the_requests_for_a_budgeted_minute_honours_retry_after(
-        clean, database_uri: str, redis_url: str) -> None:
-    """≥ 30% of the requests answer 429 with Retry-After for over a minute of a 90/min budget."""
-    storm = Scenario("storm", "daily_aggregates", ({"kind": "429", "every": 3, "retry_after": 0.5},),
-                     polygon={"requests_per_minute": 90.0, "budget_key": "tickstock:test:storm"})
+@pytest.mark.parametrize("storm", MINUTE_STORMS, ids=[s.name for s in MINUTE_STORMS])
+def test_a_429_storm_of_a_third_of_the_requests_for_a_budgeted_minute(
+        storm: Scenario, clean, database_uri: str, redis_url: str) -> None:
+    """≥ 30% of the requests answer 429 for over a minute of a 90/min budget, with and without
+    Retry-After: the load completes in its first run, within the budget."""
     outcome = run_scenario(storm, database_uri, redis_url, clean("daily_aggregates"))
     assert outcome.first_run_complete and outcome.rows_lost == 0, outcome.summary()
+    assert_storm(storm, outcome)
     log = outcome.requests_log
-    limited = [r for r in log if r["status"] == 429]
-    assert len(limited) / len(log) >= 0.30
     assert log[-1]["monotonic"] - log[0]["monotonic"] >= 60.0  # the storm lasted a minute
-    # Every 429 was waited out: the same endpoint and ticker come back no sooner than Retry-After.
-    for i, hit in enumerate(limited):
-        nxt = next(r for r in log[log.index(hit) + 1:]
-                   if r["endpoint"] == hit["endpoint"] and r["ticker"] == hit["ticker"])
-        assert nxt["monotonic"] - hit["monotonic"] >= 0.5 - 0.01, (i, hit, nxt)
     # The budget counted the 429s too: never more than 90 requests in any 60 s.
     times = [r["monotonic"] for r in log]
-    assert max(sum(1 for t in times if s <= t < s + 60) for s in times) <= 90 + 1
+    assert max(sum(1 for t in times if s <= t < s + 60) for s in times) <= STORM_BUDGET + 1
+
+
+def assert_failed_clearly(scenario: Scenario, outcome: Outcome) -> None:
+    """A first run that did not complete said what failed, in words taken from the scenario and the
+    database, not from the outcome itself: a failed run names the faulty request and the fault; a run
+    that succeeded failed its details check, naming exactly the symbols it did not store."""
+    words = {FAULT_WORDS[str(f["kind"])] for f in scenario.faults}
+    if not outcome.first_run_succeeded:
+        paths = {f.get("path") or "/" for f in scenario.faults}
+        assert any(path in message and word in message
+                   for message in outcome.failure for path in paths for word in words), outcome.failure
+        return
+    check = outcome.failed_checks.get(f"symbols:{DETAILS_CHECK}")
+    assert check is not None, ("the run succeeded with data missing, and no check failed", outcome.summary())
+    assert check["failed"] == len(check["failed_reasons"]) >= 1
+    assert sorted(check["failed_reasons"]) == outcome.first_run_missing_symbols, outcome.summary()
+    for ticker, reason in check["failed_reasons"].items():
+        assert reason.startswith("ticker details: ") and any(w in reason for w in words), (ticker, reason)
+
+
+def assert_storm(scenario: Scenario, outcome: Outcome) -> None:
+    """The storm was as heavy as the scenario says, and every 429 was waited out for its Retry-After."""
+    log = outcome.requests_log
+    assert sum(1 for r in log if r["fault"]) / len(log) >= scenario.min_fault_share, outcome.summary()
+    if scenario.retry_after is None:
+        return
+    gaps = retry_gaps(log)
+    assert gaps, "no 429 on a request with a ticker: nothing to time"
+    for hit, retry in gaps:
+        assert retry is not None, ("a 429 never retried", hit)
+        assert retry["monotonic"] - hit["monotonic"] >= scenario.retry_after - 0.01, (hit, retry)
