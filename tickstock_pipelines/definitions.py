@@ -10,11 +10,13 @@ from tickstock_pipelines.assets import cache, market_data
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
+from tickstock_pipelines.terminal_logger import TERMINAL_LOGGER, tickstock_terminal_logger
 
 defs = Definitions.merge(
     market_data.market_data_defs,
     cache.cache_defs,
     orchestration.orchestration_defs,
     Definitions(resources={"database": DatabaseResource(), "polygon": PolygonResource(),
-                           "redis": RedisResource()}),
+                           "redis": RedisResource()},
+                loggers={TERMINAL_LOGGER: tickstock_terminal_logger}),
 )

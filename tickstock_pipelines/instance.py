@@ -19,6 +19,7 @@ from dagster import DagsterInstance
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.settings import Settings, load_settings
+from tickstock_pipelines.terminal_logger import terminal_run_config
 
 MAX_CONCURRENT_RUNS = 4
 # One symbol = one partition, so a load of 500 symbols is 500 materializations. Dagster writes each
@@ -169,8 +170,9 @@ def run_job(
     reap_dead_runs(instance)
     job = defs.resolve_job_def(job_name)
     tags = {**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-    # The terminal shows what steps say (progress, warnings); Dagster's DEBUG events stay in the event log.
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
+    # The terminal shows what steps say (progress, warnings), a line each; Dagster's DEBUG events and
+    # a failure's stack trace stay in the event log.
+    run_config = {**terminal_run_config("INFO"), **(run_config or {})}
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance,

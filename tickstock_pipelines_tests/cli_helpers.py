@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -14,3 +15,14 @@ def tickstock(env: dict[str, str], *args: str, timeout: float = 300) -> subproce
 def said(stderr: str) -> list[str]:
     """What tickstock itself printed on stderr (the run's Dagster log goes there too)."""
     return [line for line in stderr.splitlines() if line.startswith("tickstock:")]
+
+
+_RUN_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} - "
+                           r"(tickstock_terminal|tickstock_pipelines[\w.]*) - (INFO|WARNING) - ")
+
+
+def stray_lines(stderr: str) -> list[str]:
+    """Lines on stderr that are neither tickstock's own nor one-line run progress: a stack trace, a
+    multi-line message or a Dagster event would show up here."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and not line.startswith("tickstock:") and not _RUN_LOG_LINE.match(line)]

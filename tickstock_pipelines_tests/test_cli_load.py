@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
-from tickstock_pipelines_tests.cli_helpers import said, tickstock
+from tickstock_pipelines_tests.cli_helpers import said, stray_lines, tickstock
 from tickstock_pipelines_tests.redis_helpers import heard
 
 CANARY = "cAnArY-load-outcome-4e1d"
@@ -65,6 +65,7 @@ def test_load_symbols_loads_and_reports_the_unknown_ticker(env: dict[str, str], 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded 2 of 3 symbols" in result.stdout and "SANDBOX DATA" in result.stdout
     assert said(result.stderr) == ["tickstock: warning: unknown to Polygon, skipped: NOSUCH1"]
+    assert stray_lines(result.stderr) == []
     # One success message for this run, with the CLI's summary (no daemon is running).
     run_id = _run_id(result.stdout)
     [message] = _about(heard(admin), run_id)
@@ -106,7 +107,9 @@ def test_csv_without_a_symbol_column_and_only_unknown_tickers_write_nothing(
     assert result.returncode != 0 and "symbol" in said(result.stderr)[0]
     unknown = tickstock(env, "load", "--symbols", "NOSUCH1,NOSUCH2")
     assert unknown.returncode == 1
-    assert "none of the 2 requested tickers is known to Polygon: NOSUCH1, NOSUCH2" in said(unknown.stderr)[0]
+    [error] = said(unknown.stderr)
+    assert "none of the 2 requested tickers is known to Polygon: NOSUCH1, NOSUCH2" in error
+    assert stray_lines(unknown.stderr) == []  # no stack trace, no Dagster failure event: one error line
     assert _counts(database_uri) == (0, 0, 0, 0)
 
 
@@ -168,6 +171,7 @@ def test_a_ticker_whose_details_calls_fail_is_a_failure_the_rest_loads_and_one_f
     assert line == (f"tickstock: error: loaded 1 of 2 symbols; 1 failed: PEP (ticker details: HTTP 500 "
                     f"after 6 attempts) (run {run_id})")
     assert "known to Polygon" not in result.stdout + result.stderr
+    assert stray_lines(result.stderr) == []
     assert _stored(database_uri) == ({"MCD"}, {"MCD"})  # the rest is loaded and committed
 
     [message] = _about(heard(admin), run_id)
@@ -190,6 +194,7 @@ def test_when_no_ticker_loads_because_the_calls_failed_the_reason_is_the_real_ca
     assert line == ("tickstock: error: load failed: none of the 2 requested tickers could be loaded: "
                     "1 failed: PEP (ticker details: HTTP 500 after 6 attempts); 1 unknown to Polygon: "
                     f"NOSUCH1 (run {run_id})")
+    assert stray_lines(result.stderr) == []
     assert _counts(database_uri) == (0, 0, 0, 0)
     [message] = _about(heard(admin), run_id)
     assert message["event"] == "load_failed" and message["status"] == "failure"
@@ -208,7 +213,7 @@ def test_redis_down_fails_the_load_on_the_request_budget_and_records_the_missed_
     assert error.startswith("tickstock: error: load failed: none of the 1 requested tickers could be loaded: "
                             "1 failed: PEP (ticker details: the shared Polygon request budget in Redis is "
                             "unavailable"), error
-    assert "known to Polygon" not in result.stderr
+    assert "known to Polygon" not in result.stderr and stray_lines(result.stderr) == []
     assert warning.startswith("tickstock: warning: Redis unavailable, the admin notification was recorded in "
                               "missed_notifications")
     with sa.create_engine(database_uri).connect() as conn:

@@ -62,9 +62,11 @@ def unreachable(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from tickstock_pipelines.redaction import redact
+    from tickstock_pipelines.terminal_logger import show_library_warnings
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    show_library_warnings()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
