@@ -74,6 +74,7 @@ def resolve(ask: Ask, conn: sa.Connection, end: date,
     start = history_start(end, years=ask.years, months=ask.months)
     timespan: Timespan = "minute" if ask.timespan == "minute" else "day"
     refs: tuple[TickerRef, ...] = ()
+    key: str | None = None
     if ask.symbols_csv:
         symbols, source = read_symbols_csv(ask.symbols_csv), "csv"
     elif ask.symbols:
@@ -81,7 +82,7 @@ def resolve(ask: Ask, conn: sa.Connection, end: date,
                    else tuple(dict.fromkeys(normalise_ticker(s) for s in ask.symbols)))
         source = "symbols"
     else:
-        key = validate_universe_key(ask.universe or "")
+        key = validate_universe_key(ask.universe or "")  # recorded as normalised: 'SP500' is 'sp500'
         source = "universe"
         if key == ALL_ETFS:
             if client is None:
@@ -98,5 +99,5 @@ def resolve(ask: Ask, conn: sa.Connection, end: date,
     if not symbols:
         raise LoadInputError("no symbols to load")
     request = LoadRequest(symbols=symbols, start=start, timespan=timespan, priority=ask.priority,
-                          source=source, universe=ask.universe)
+                          source=source, universe=key)
     return Resolved(request, refs)

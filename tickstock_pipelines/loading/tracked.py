@@ -17,8 +17,9 @@ def tracked_requests(conn: sa.Connection, end: date,
                      client: Callable[[], PolygonClient] | None = None) -> list[Resolved]:
     """One request per tracked universe and timespan, with the earliest start ever asked for it."""
     rows = conn.execute(sa.text(
-        "SELECT universe, timespan, min(start_date) FROM load_requests WHERE universe IS NOT NULL "
-        "AND source = 'universe' GROUP BY universe, timespan ORDER BY universe, timespan")).all()
+        "SELECT lower(trim(universe)) AS key, timespan, min(start_date) FROM load_requests "
+        "WHERE universe IS NOT NULL AND source = 'universe' "
+        "GROUP BY key, timespan ORDER BY key, timespan")).all()
     found = []
     for universe, timespan, start in rows:
         try:
