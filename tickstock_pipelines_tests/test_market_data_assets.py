@@ -137,14 +137,16 @@ def _dow30() -> list[str]:
 def test_new_symbols_sensor_adds_partitions_and_requests_one_backfill_run(
         instance: DagsterInstance, resources: dict[str, Any]) -> None:
     job = _job(resources)
-    job.execute_in_process(instance=instance, asset_selection=[AssetKey("symbols")],
-                           run_config={"ops": {"symbols": {"config": {"symbols": ["AAPL", "MSFT", "KO"]}}}})
+    for symbols, priority in ((["AAPL", "MSFT"], "low"), (["KO", "AAPL"], "high")):
+        job.execute_in_process(instance=instance, asset_selection=[AssetKey("symbols")], run_config={
+            "ops": {"symbols": {"config": {"symbols": symbols, "priority": priority}}}})
     with build_sensor_context(instance=instance, resources={"database": resources["database"]}) as context:
         result = new_symbols_sensor(context)
     [request] = result.run_requests
     [partitions] = result.dynamic_partitions_requests
     assert list(partitions.partition_keys) == ["AAPL", "KO", "MSFT"]
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("AAPL", "MSFT")
+    assert request.tags["dagster/priority"] == "1"  # the Launchpad's "high" request, the most urgent
     assert set(request.asset_selection) == {AssetKey("ohlcv_daily"), AssetKey("etf_metadata")}
 
     instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, list(partitions.partition_keys))

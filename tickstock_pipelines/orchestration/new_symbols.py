@@ -24,6 +24,10 @@ from tickstock_pipelines.assets.market_data import load_job
 from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME, symbol_partitions
 from tickstock_pipelines.resources.database import DatabaseResource
 
+# dagster/priority of the backfill: the most urgent request that asked for any of the new symbols
+_PRIORITY = sa.text(
+    "SELECT coalesce(max(CASE priority WHEN 'high' THEN 1 WHEN 'low' THEN -1 ELSE 0 END), 0) "
+    "FROM load_requests WHERE symbols && CAST(:symbols AS text[])")
 _WANTED = sa.text(
     "SELECT c.symbol, bool_or(c.timespan = 'minute') AS minute FROM coverage_targets c "
     "JOIN symbols s ON s.symbol = c.symbol AND s.active GROUP BY c.symbol ORDER BY c.symbol")
@@ -45,6 +49,8 @@ def new_symbols_sensor(context: SensorEvaluationContext,
     if not new:
         return SkipReason(f"every one of the {len(wanted)} loaded symbols has its partition")
     keys = [symbol for symbol, _ in new]
+    with database.get_engine().connect() as conn:
+        priority = conn.execute(_PRIORITY, {"symbols": keys}).scalar_one()
     selection = ["ohlcv_daily", "etf_metadata"] + (["ohlcv_minute"] if any(m for _, m in new) else [])
     run_key = "new-symbols-" + hashlib.sha256(",".join(keys).encode()).hexdigest()[:16]
     context.log.info(f"{len(keys)} new symbols: {', '.join(keys[:20])}{' …' if len(keys) > 20 else ''}")
@@ -55,6 +61,7 @@ def new_symbols_sensor(context: SensorEvaluationContext,
             asset_selection=[AssetKey(name) for name in selection],
             tags={"dagster/asset_partition_range_start": keys[0],
                   "dagster/asset_partition_range_end": keys[-1],
-                  "tickstock/command": "new-symbols backfill", "tickstock/new_symbols": str(len(keys))},
+                  "dagster/priority": str(priority), "tickstock/command": "new-symbols backfill",
+                  "tickstock/new_symbols": str(len(keys))},
         )],
     )
