@@ -263,8 +263,13 @@ def test_weekly_refresh_and_theme_review_run_end_to_end(
     dow30 = _dow30()
     assert run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30,
                     ["symbols", "ohlcv_daily"]).success
+    assert run_load(instance, resources, {"symbols": ["KO"], "months": 1, "timespan": "minute"}, ["KO"],
+                    ["symbols", "ohlcv_minute"]).success
     with sa.create_engine(database_uri).begin() as conn:  # a week later: the last session is missing
         conn.execute(sa.text("DELETE FROM ohlcv_daily WHERE date = (SELECT max(date) FROM ohlcv_daily)"))
+        minute_bars = conn.execute(sa.text(
+            "DELETE FROM ohlcv_minute WHERE (timestamp AT TIME ZONE 'America/New_York')::date = "
+            "(SELECT max((timestamp AT TIME ZONE 'America/New_York')::date) FROM ohlcv_minute)")).rowcount
         conn.execute(sa.text("UPDATE coverage_targets SET loaded_end = loaded_end - 7"))
     from dagster import build_schedule_context
 
@@ -278,6 +283,7 @@ def test_weekly_refresh_and_theme_review_run_end_to_end(
     sym, bars = metadata(weekly, "symbols"), metadata(weekly, "ohlcv_daily")
     assert [r["universe"] for r in sym["request"]] == ["dow30"] and sym["details_fetched"] == 0
     assert bars["plan"] == "grouped daily" and bars["rows_inserted"] == len(dow30)
+    assert minute_bars > 0 and metadata(weekly, "ohlcv_minute")["rows_inserted"] == minute_bars
     assert metadata(weekly, "market_cap")["entries_written"] == 5
 
     pubsub = redis_client.pubsub()

@@ -19,9 +19,10 @@ _CACHE = AssetSelection.groups(CACHE_GROUP)
 
 weekly_refresh_job = define_asset_job(
     name="weekly_refresh_job",
-    selection=AssetSelection.assets("symbols", "ohlcv_daily", "etf_metadata") | _CACHE,
-    description="New members of tracked universes, latest bars and split check for every symbol, ETF "
-                "metadata, then the cache families (replace mode).",
+    selection=AssetSelection.assets("symbols", "ohlcv_daily", "ohlcv_minute", "etf_metadata") | _CACHE,
+    description="New members of tracked universes, latest bars and split check for every symbol (minute "
+                "bars for those a request asked minute history for), ETF metadata, then the cache "
+                "families (replace mode).",
 )
 monthly_full_rebuild_job = define_asset_job(
     name="monthly_full_rebuild_job",
