@@ -220,3 +220,22 @@ def test_redis_down_fails_the_load_on_the_request_budget_and_records_the_missed_
         missed = conn.execute(sa.text("SELECT channel, run_id, payload FROM missed_notifications")).all()
     assert [(m.channel, m.run_id) for m in missed] == [("admin_notifications", _run_id(error))]
     assert missed[0].payload["event"] == "load_failed" and "request budget" in missed[0].payload["error"]
+
+
+def test_all_etfs_comes_from_the_ticker_list_without_a_details_call_per_etf(
+        env: dict[str, str], database_uri: str) -> None:
+    """Issue 4: `all_etfs` is the API's ETF list; its rows need no details call, and progress shows an ETA."""
+    from tickstock_pipelines.sandbox.universe import reference_universe
+
+    etfs = {t for t, s in reference_universe().items() if s.type == "ETF" and s.active}
+    result = tickstock(env, "load", "--universe", "ALL_ETFS", "--months", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"loaded {len(etfs)} of {len(etfs)} symbols (0 details fetched)" in result.stdout
+    assert any(" ETA " in line for line in result.stderr.splitlines()), result.stderr[-2000:]
+    assert stray_lines(result.stderr) == []
+    with sa.create_engine(database_uri).connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT symbol, etf_type FROM symbols")).all())
+        with_bars = set(conn.execute(sa.text("SELECT DISTINCT symbol FROM ohlcv_daily")).scalars())
+        universe = conn.execute(sa.text("SELECT DISTINCT universe FROM load_requests")).scalars().all()
+    assert set(stored) == etfs == with_bars and set(stored.values()) == {"ETF"}
+    assert universe == ["all_etfs"]
