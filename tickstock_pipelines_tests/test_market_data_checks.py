@@ -189,7 +189,7 @@ def test_etf_metadata_liquidity_is_the_last_30_sessions_and_spy_follows_the_rule
 def test_upsert_symbols_keeps_stored_values_over_nulls(
         instance: DagsterInstance, resources: dict[str, Any], database_uri: str) -> None:
     """An answer with nulls (a ticker-list row has no market cap, SIC code or list date) must not erase
-    what the details said; non-null values and `active` are still taken."""
+    what the details said; non-null values (a false `active` too) are still taken."""
     assert run_load(instance, resources, {"symbols": ["AAPL"]}, ["AAPL"], ["symbols"]).success
     engine = sa.create_engine(database_uri)
     columns = ", ".join(_FIELDS)
