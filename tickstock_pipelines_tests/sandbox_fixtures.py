@@ -26,6 +26,14 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
+def live_sandbox() -> Iterator[SandboxServer]:
+    """A started sandbox on the real clock, for runs and `tickstock` subprocesses that load up to today's
+    last completed session."""
+    with SandboxServer(SandboxConfig()) as server:
+        yield server
+
+
+@pytest.fixture
 def sandbox_url(sandbox: SandboxServer) -> str:
     return sandbox.base_url
 

@@ -21,15 +21,13 @@ from tickstock_pipelines.orchestration.new_symbols import new_symbols_sensor
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
-from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
+from tickstock_pipelines.sandbox import SandboxServer
+from tickstock_pipelines_tests import sandbox_fixtures
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-@pytest.fixture
-def live_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig()) as server:  # real clock
-        yield server
+live_sandbox = sandbox_fixtures.live_sandbox
 
 
 @pytest.fixture

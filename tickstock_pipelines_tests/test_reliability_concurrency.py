@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from tickstock_pipelines.cache.synthetic import insert_symbols, universe_rows
-from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
+from tickstock_pipelines.sandbox import SandboxServer
+from tickstock_pipelines_tests import sandbox_fixtures
 from tickstock_pipelines_tests.cache_fixtures import cache_values
 from tickstock_pipelines_tests.cli_helpers import tickstock
 from tickstock_pipelines_tests.reliability_helpers import DOW30, cli_env, count, start_tickstock, wait_until
@@ -19,15 +19,12 @@ from tickstock_pipelines_tests.reliability_helpers import DOW30, cli_env, count,
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig()) as server:
-        yield server
+live_sandbox = sandbox_fixtures.live_sandbox
 
 
 @pytest.fixture
-def env(database_uri: str, redis_url: str, sandbox: SandboxServer) -> dict[str, str]:
-    return cli_env(database_uri, redis_url, sandbox.base_url)
+def env(database_uri: str, redis_url: str, live_sandbox: SandboxServer) -> dict[str, str]:
+    return cli_env(database_uri, redis_url, live_sandbox.base_url)
 
 
 def _big_symbols(uri: str) -> None:
@@ -104,7 +101,7 @@ def test_two_rebuilds_at_once_serialise_and_readers_see_old_or_new_never_a_mix(
 
 
 def test_two_loads_at_once_share_one_request_budget_measured_at_the_sandbox(
-        env: dict[str, str], database_uri: str, sandbox: SandboxServer) -> None:
+        env: dict[str, str], database_uri: str, live_sandbox: SandboxServer) -> None:
     budget = 120.0  # requests per minute for both processes together: one every 0.5 s
     env = {**env, "POLYGON_REQUESTS_PER_MINUTE": str(int(budget))}
     left, right = DOW30[:12], DOW30[12:24]
@@ -113,7 +110,7 @@ def test_two_loads_at_once_share_one_request_budget_measured_at_the_sandbox(
     outputs = [p.communicate(timeout=600) for p in processes]
     assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
 
-    requests = sandbox.stats()["requests"]
+    requests = live_sandbox.stats()["requests"]
     times = sorted(r["monotonic"] for r in requests)
     assert len(times) >= 2 * (12 + 1 + 12)  # details, splits and one aggregates call per symbol, each load
     interval = 60.0 / budget

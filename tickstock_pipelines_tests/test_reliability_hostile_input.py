@@ -10,7 +10,6 @@ import json
 import string
 import subprocess
 import tracemalloc
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,7 +30,8 @@ from tickstock_pipelines.loading.requests import (
     read_symbols_csv,
 )
 from tickstock_pipelines.loading.resolve import Ask, resolve
-from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
+from tickstock_pipelines.sandbox import SandboxServer
+from tickstock_pipelines_tests import sandbox_fixtures
 from tickstock_pipelines_tests.cache_fixtures import add_entry, raw_rows
 from tickstock_pipelines_tests.cli_helpers import tickstock
 from tickstock_pipelines_tests.reliability_helpers import application_counts, cli_env
@@ -298,11 +298,8 @@ def test_a_cache_config_file_of_random_bytes_is_refused_in_one_line_or_is_valid(
 
 # --- SQL injection and other hostile input through every input of the CLI (subprocesses) --------------------
 
-@pytest.fixture
-def api() -> Iterator[SandboxServer]:
-    """A real sandbox as the API: it counts every request, so "refused before any call" is measured."""
-    with SandboxServer(SandboxConfig()) as server:
-        yield server
+# A real sandbox as the API: it counts every request, so "refused before any call" is measured.
+api = sandbox_fixtures.live_sandbox
 
 
 @pytest.fixture
