@@ -28,6 +28,12 @@ class FirstLineFormatter(logging.Formatter):
         return ""
 
 
+def _one_line_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(FirstLineFormatter(default_format_string(), default_date_format_string()))
+    return handler
+
+
 def said_by_a_step(record: logging.LogRecord) -> bool:
     """What steps say (progress, warnings). Not Dagster's own events, nor the engine's errors ("Dependencies
     for step … failed. Not executing."): the command's one summary line reports the run's failure."""
@@ -41,8 +47,7 @@ def said_by_a_step(record: logging.LogRecord) -> bool:
 )
 def tickstock_terminal_logger(init_context: InitLoggerContext) -> logging.Logger:
     out = logging.Logger(TERMINAL_LOGGER, level=init_context.logger_config["log_level"])
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(FirstLineFormatter(default_format_string(), default_date_format_string()))
+    handler = _one_line_handler()
     handler.addFilter(said_by_a_step)
     out.addHandler(handler)
     return out
@@ -53,9 +58,7 @@ def show_library_warnings() -> None:
     line each, instead of Python's bare last-resort output."""
     package = logging.getLogger("tickstock_pipelines")
     if not package.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(FirstLineFormatter(default_format_string(), default_date_format_string()))
-        package.addHandler(handler)
+        package.addHandler(_one_line_handler())
         package.setLevel(logging.WARNING)
         package.propagate = False
 

@@ -114,7 +114,7 @@ def _rebuild_connections(uri: str) -> int:
 # bits, objsubid = 1. Only this lock says "inside the commit": every run first holds migrate.py's
 # migration lock (another advisory lock) for a while as it starts. The holder's transaction id (assigned
 # once the commit has written, e.g. created its staging table) tells afterwards whether it committed.
-_COMMIT_TRANSACTION = sa.text(
+_COMMIT_TRANSACTION = (
     "SELECT max(a.backend_xid::text) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
     "AND l.classid::bigint = :high AND l.objid::bigint = :low "
@@ -124,12 +124,7 @@ _COMMIT_LOCK_KEY = {"high": ADVISORY_LOCK_KEY >> 32, "low": ADVISORY_LOCK_KEY & 
 
 def _commit_transaction(uri: str) -> str | None:
     """The id of the transaction holding the cache commit's lock in this database and writing, or None."""
-    engine = sa.create_engine(uri)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(_COMMIT_TRANSACTION, _COMMIT_LOCK_KEY).scalar_one()
-    finally:
-        engine.dispose()
+    return count(uri, _COMMIT_TRANSACTION, _COMMIT_LOCK_KEY)
 
 
 def _transaction_status(uri: str, xid: str) -> str:

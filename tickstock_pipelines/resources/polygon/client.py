@@ -297,9 +297,7 @@ class PolygonClient:
             errors += 1
             if errors > self._max_retries:
                 break
-            if delay is None:
-                delay = self._backoff * 2 ** (errors - 1) * random.uniform(0.5, 1.5)
-            delay = min(delay, self._max_backoff)
+            delay = min(delay, self._max_backoff) if delay is not None else self._backoff_delay(errors)
             log.warning("%s %s for %s: %s; retry %d of %d in %.2fs", endpoint, shown, what, problem,
                         errors, self._max_retries, delay)
             time.sleep(delay)
@@ -307,6 +305,10 @@ class PolygonClient:
         of_them = f" ({limited} of them answered 429)" if limited else ""
         message = f"{endpoint} {shown} for {what}: {problem} after {errors + limited} attempts{of_them}{said}"
         raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what)
+
+    def _backoff_delay(self, failures: int) -> float:
+        """Exponential backoff with jitter after the `failures`-th failed attempt, capped at max_backoff."""
+        return min(self._backoff * 2 ** (failures - 1) * random.uniform(0.5, 1.5), self._max_backoff)
 
     def _wait_out_429(self, endpoint: str, shown: str, what: str, limited: int, elapsed: float,
                       retry_after: float | None, said: str) -> None:
@@ -319,10 +321,7 @@ class PolygonClient:
                        f"{answers}, longer than the {self._rate_limited_max:g} s allowed"
                        + (f" (last answer: {said})" if said else ""))
             raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what, status=429)
-        if retry_after is None:
-            backoff = self._backoff * 2 ** (limited - 1) * random.uniform(0.5, 1.5)
-            retry_after = min(backoff, self._max_backoff)
-        delay = min(retry_after, left)
+        delay = min(retry_after if retry_after is not None else self._backoff_delay(limited), left)
         log.warning("%s %s for %s: rate limited (HTTP 429, %d so far over %.1fs); retry in %.2fs", endpoint,
                     shown, what, limited, elapsed, delay)
         time.sleep(delay)
