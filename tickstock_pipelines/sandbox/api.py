@@ -19,6 +19,7 @@ import numpy as np
 
 from tickstock_pipelines.market_calendar import end_of_day_ms, midnight_ms, sessions, to_ms
 from tickstock_pipelines.sandbox.bars import day_series, minute_rows
+from tickstock_pipelines.sandbox.plan import horizon, not_authorized
 from tickstock_pipelines.sandbox.splits import price_factors
 from tickstock_pipelines.sandbox.state import SandboxState
 from tickstock_pipelines.sandbox.universe import Security
@@ -110,7 +111,7 @@ class PolygonApi:
 
     def details(self, path: dict[str, str], _: dict, base_url: str) -> Reply:
         security = self.state.securities.get(path["ticker"])
-        if security is None:
+        if security is None or (self.state.config.delisted_details_404 and not security.active):
             return 404, {"status": "NOT_FOUND", "request_id": request_id(), "message": "Ticker not found."}
         updated = f"{self.state.now().date().isoformat()}T00:00:00Z"
         results = security.details(base_url, updated)
@@ -137,6 +138,8 @@ class PolygonApi:
         if path["multiplier"] != "1" or timespan not in ("day", "minute"):
             raise BadRequest("The sandbox serves multiplier 1 with timespan day or minute only")
         start_ms, end_ms = _time_bound(path["start"], "from", False), _time_bound(path["end"], "to", True)
+        if self._beyond_plan(start_ms):
+            return not_authorized(request_id())
         adjusted = params.get("adjusted", "true").lower() != "false"
         descending = params.get("sort", "asc").lower() == "desc"
         limit = _int(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT)
@@ -158,6 +161,11 @@ class PolygonApi:
             body["next_url"] = (f"{base_url}/v2/aggs/ticker/{ticker}/range/1/{timespan}/{first}/{last}"
                                 f"?cursor={cursor}")
         return 200, body
+
+    def _beyond_plan(self, start_ms: int) -> bool:
+        """A request starting before the plan's horizon (plan_history_years) gets the plan's 403."""
+        oldest = horizon(self.state.now().date(), self.state.config.plan_history_years)
+        return oldest is not None and start_ms < midnight_ms(oldest)
 
     def _session_window(self, security: Security, start_ms: int, end_ms: int, timespan: str) -> range:
         cal = sessions()
@@ -204,6 +212,8 @@ class PolygonApi:
             day = date.fromisoformat(path["date"])
         except ValueError:
             raise BadRequest("Could not parse the date parameter. Use YYYY-MM-DD") from None
+        if self._beyond_plan(midnight_ms(day)):
+            return not_authorized(request_id())
         rows = self.grouped_rows(day, adjusted)
         body: dict[str, Any] = {"queryCount": len(rows), "resultsCount": len(rows), "adjusted": adjusted}
         if rows:

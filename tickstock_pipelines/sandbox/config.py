@@ -56,6 +56,9 @@ class SandboxConfig:
     rate_limit_per_minute: float | None = None  # enforced over a rolling minute → 429 like Polygon
     now: datetime | None = None  # fixed clock: decides the last completed session
     faults: list[FaultRule] = field(default_factory=list)
+    # The real API's plan limits and delistings (off by default: the README demo stays as it is).
+    plan_history_years: int | None = None  # bars older than this many years answer the plan's 403
+    delisted_details_404: bool = False  # details of a delisted ticker 404; the list still has it
 
     def __post_init__(self) -> None:
         self.faults = [FaultRule.from_value(f) for f in self.faults]
