@@ -214,7 +214,7 @@ class PolygonApi:
             raise BadRequest("Could not parse the date parameter. Use YYYY-MM-DD") from None
         if self._beyond_plan(midnight_ms(day)):
             return not_authorized(request_id())
-        rows = self.grouped_rows(day, adjusted)
+        rows = self._published(day, self.grouped_rows(day, adjusted))
         body: dict[str, Any] = {"queryCount": len(rows), "resultsCount": len(rows), "adjusted": adjusted}
         if rows:
             body["results"] = rows
@@ -222,6 +222,20 @@ class PolygonApi:
         if rows:
             body["count"] = len(rows)
         return 200, body
+
+    def _published(self, day: date, rows: list[dict]) -> list[dict]:
+        """What the real grouped daily answers: nothing for a session not yet published, and not every
+        ticker (the switches in SandboxConfig; both off by default)."""
+        config = self.state.config
+        if config.grouped_unpublished_sessions and rows:
+            cal = sessions()
+            newest = cal.completed_until(to_ms(self.state.now()))
+            if cal.index_of(day) >= newest - config.grouped_unpublished_sessions:
+                return []
+        if config.grouped_omit:
+            omitted = set(config.grouped_omit)
+            rows = [r for r in rows if r["T"] not in omitted]
+        return rows
 
     def grouped_rows(self, day: date, adjusted: bool) -> list[dict]:
         """Every security trading that session, cached per (session, adjusted, data version)."""

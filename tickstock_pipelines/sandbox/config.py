@@ -1,4 +1,5 @@
-"""What a test or benchmark can steer: latency, faults, an enforced rate limit, a fixed "now"."""
+"""What a test or benchmark can steer: latency, faults, an enforced rate limit, a fixed "now", and
+switches (off by default) that make the sandbox behave like the real API where it departs from the docs."""
 
 from __future__ import annotations
 
@@ -59,9 +60,17 @@ class SandboxConfig:
     # The real API's plan limits and delistings (off by default: the README demo stays as it is).
     plan_history_years: int | None = None  # bars older than this many years answer the plan's 403
     delisted_details_404: bool = False  # details of a delisted ticker 404; the list still has it
+    # the real grouped daily leaves some tickers out while per-ticker aggregates still serve them
+    grouped_omit: list[str] = field(default_factory=list)
+    # the newest N completed sessions answer grouped daily empty (`results` absent): not yet published
+    grouped_unpublished_sessions: int = 0
 
     def __post_init__(self) -> None:
         self.faults = [FaultRule.from_value(f) for f in self.faults]
+        self.grouped_omit = sorted({str(t).upper() for t in self.grouped_omit})
+        self.grouped_unpublished_sessions = int(self.grouped_unpublished_sessions)
+        if self.grouped_unpublished_sessions < 0:
+            raise ValueError("grouped_unpublished_sessions must be ≥ 0")
         self.now = parse_now(self.now)
 
     def update(self, changes: dict[str, Any]) -> None:
