@@ -83,7 +83,7 @@ def sample_universe() -> list[dict[str, Any]]:
               sic_description="BIOLOGICAL PRODUCTS, (NO DIAGNOSTIC SUBSTANCES)"),
         stock("O", 2 * B, "Real Estate", industry="REIT—Retail", sic_code="6798",
               sic_description="REAL ESTATE INVESTMENT TRUSTS", exchange="XNYS"),
-        stock("SMAL", 300 * M, "Consumer Cyclical", industry="Specialty Retail", sic_code="5990",
+        stock("SMAL", 300 * M, "Consumer Discretionary", industry="Specialty Retail", sic_code="5990",
               sic_description="RETAIL-RETAIL STORES, NEC"),
         stock("TINY", 299_999_999, "Energy", industry="Oil & Gas E&P", sic_code="1311",
               sic_description="CRUDE PETROLEUM & NATURAL GAS"),

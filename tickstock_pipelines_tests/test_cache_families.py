@@ -73,7 +73,7 @@ def test_industry_falls_back_to_sic_description() -> None:
 def test_sector_leaders_one_key_per_sector_present_never_unknown(built) -> None:
     leaders = {k: tickers_of(v) for (t, n, k), v in built.items() if n == "sector_leaders"}
     assert leaders == {
-        "top_10_consumer_cyclical": ["SMAL"], "top_10_energy": ["TINY"],
+        "top_10_consumer_discretionary": ["SMAL"], "top_10_energy": ["TINY"],
         "top_10_financial_services": ["JPM", "PGR"], "top_10_healthcare": ["MRNA"],
         "top_10_real_estate": ["O"], "top_10_technology": ["AAPL", "MSFT", "NVDA"],
     }
@@ -87,9 +87,9 @@ def test_sector_leaders_top_ten_by_cap() -> None:
 
 
 @pytest.mark.parametrize(("sector", "key"), [
-    ("Financial Services", "financial_services"), ("Consumer Cyclical", "consumer_cyclical"),
+    ("Financial Services", "financial_services"), ("Consumer Discretionary", "consumer_discretionary"),
     ("Communication Services", "communication_services"), ("Real Estate", "real_estate"),
-    ("Technology", "technology"), ("Health-Care & Co.", "health_care_co"),
+    ("Technology", "technology"), ("Health-Care & Co.", "health_care_and_co"),
 ])
 def test_sector_slug(sector: str, key: str) -> None:
     assert slug(sector) == key

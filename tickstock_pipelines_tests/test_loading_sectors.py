@@ -1,11 +1,13 @@
-"""SIC → sector and industry: the shipped table against GICS, precedence, and bad files naming their line."""
+"""SIC → sector and industry: the shipped table against the filers of each code, precedence, bad files."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,34 +23,51 @@ from tickstock_pipelines.loading.sectors import (
     load_sector_map,
 )
 
+# GICS sector names → the TickStock application's names (contract §9): three differ.
 GICS_TO_SECTOR = {
-    "Information Technology": "Technology",
-    "Health Care": "Healthcare",
-    "Financials": "Financial Services",
-    "Consumer Discretionary": "Consumer Cyclical",
-    "Consumer Staples": "Consumer Defensive",
-    "Materials": "Basic Materials",
-    "Industrials": "Industrials",
-    "Energy": "Energy",
-    "Utilities": "Utilities",
-    "Real Estate": "Real Estate",
-    "Communication Services": "Communication Services",
+    "Information Technology": "Technology", "Health Care": "Healthcare", "Financials": "Financial Services",
+    "Consumer Discretionary": "Consumer Discretionary", "Consumer Staples": "Consumer Staples",
+    "Materials": "Materials", "Industrials": "Industrials", "Energy": "Energy", "Utilities": "Utilities",
+    "Real Estate": "Real Estate", "Communication Services": "Communication Services",
 }
 
-# Sub-industries of the GICS table with no S&P 500 (or other listed) company in the reference data:
-# their GICS sector, from the GICS structure itself.
-GICS_SECTOR_OF_UNLISTED = {"Home Furnishings": "Consumer Discretionary", "Drug Retail": "Consumer Staples"}
-
-# One SIC code serving several GICS sectors: the table follows the majority, these sub-industries differ.
-# (sub-industry, SIC code) → the sector the shared code gets.
-EXCEPTIONS = {
-    # 7372 prepackaged software: 20 IT companies vs TTWO (and EA, listed outside the S&P 500 here)
-    ("Interactive Home Entertainment", "7372"): "Technology",
-    # 7374 computer processing: 3 IT companies vs BR
-    ("Data Processing & Outsourced Services", "7374"): "Technology",
-    # 7389 business services NEC: 9 payment processors (Financials) vs UBER
-    ("Passenger Ground Transportation", "7389"): "Financial Services",
+# Why each shipped exact code exists, written down apart from the map: the kind of company that files
+# under the code, with examples of real filers and their GICS sector. An override stands only when the
+# filers as a whole (not one index member) sit in its sector.
+FILERS: dict[int, dict[str, str]] = {
+    3011: {"GT": "Consumer Discretionary", "CTB": "Consumer Discretionary"},         # tire makers
+    3021: {"NKE": "Consumer Discretionary", "CROX": "Consumer Discretionary",
+           "DECK": "Consumer Discretionary"},                                         # footwear brands
+    3533: {"BKR": "Energy", "NOV": "Energy", "DRQ": "Energy", "WHD": "Energy"},       # oilfield equipment
+    3559: {"LRCX": "Information Technology", "ACLS": "Information Technology",
+           "VECO": "Information Technology", "UCTT": "Information Technology"},  # semiconductor equipment
+    3826: {"TMO": "Health Care", "WAT": "Health Care", "BRKR": "Health Care", "ILMN": "Health Care"},
+    4700: {"BKNG": "Consumer Discretionary", "EXPE": "Consumer Discretionary",
+           "MMYT": "Consumer Discretionary"},                                         # online travel
+    4922: {"KMI": "Energy", "WMB": "Energy", "BWP": "Energy"},                        # gas pipelines
+    5045: {"SNX": "Information Technology", "SCSC": "Information Technology",
+           "NSIT": "Information Technology"},                                         # computer distributors
+    5047: {"HSIC": "Health Care", "PDCO": "Health Care", "OMI": "Health Care"},       # medical distributors
+    5065: {"ARW": "Information Technology", "AVT": "Information Technology"},  # electronics distributors
+    # split: discount stores selling mostly consumables against closeout retailers; the bulk decides
+    5331: {"WMT": "Consumer Staples", "TGT": "Consumer Staples", "DG": "Consumer Staples",
+           "DLTR": "Consumer Staples", "FIVE": "Consumer Discretionary", "OLLI": "Consumer Discretionary",
+           "BIG": "Consumer Discretionary"},
+    5912: {"WBA": "Consumer Staples", "RAD": "Consumer Staples", "CVS": "Health Care"},  # drug stores
+    6324: {"UNH": "Health Care", "ELV": "Health Care", "HUM": "Health Care", "CNC": "Health Care"},
+    6792: {"PBT": "Energy", "SBR": "Energy", "SJT": "Energy"},                        # royalty trusts
+    6798: {"O": "Real Estate", "PLD": "Real Estate", "SPG": "Real Estate", "AMT": "Real Estate"},
+    8731: {"IQV": "Health Care", "CRL": "Health Care", "MEDP": "Health Care"},        # CROs, research
 }
+
+# Codes that were once moved because of one index member or one kind of filer among many: their range
+# decides. (code, the sector the range gives, why)
+NOT_EXACT = [
+    (7373, "Technology", "systems integrators and IT contractors; one health-IT filer is not the code"),
+    (7370, "Technology", "software, data processing and IT services are the bulk; search/social are fewer"),
+    (7389, "Industrials", "business services NEC is a catch-all; payment processors are only part of it"),
+    (4400, "Industrials", "freight carriers outnumber cruise lines"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +75,17 @@ def shipped() -> SectorMap:
     return load_sector_map()
 
 
-def _gics_sector_by_sub_industry() -> dict[str, str]:
-    sectors: dict[str, set[str]] = defaultdict(set)
-    for company in (*reference.sp500(), *reference.other_stocks()):
-        sectors[company.gics_sub_industry].add(company.gics_sector)
-    assert all(len(found) == 1 for found in sectors.values())  # GICS nests sub-industries in one sector
-    return {sub: found.pop() for sub, found in sectors.items()} | GICS_SECTOR_OF_UNLISTED
+def _shipped_exact() -> dict[int, dict]:
+    text = resources.files("tickstock_pipelines").joinpath("config", "sic_sectors.yaml").read_text()
+    return {int(code): entry for code, entry in (yaml.safe_load(text)["exact"] or {}).items()}
+
+
+def _without_exact(code: int) -> str:
+    """What the shipped ranges alone give a code."""
+    text = resources.files("tickstock_pipelines").joinpath("config", "sic_sectors.yaml").read_text()
+    ranges = yaml.safe_load(text)["ranges"]
+    table = SectorMap({}, [(r["start"], r["end"], r["sector"]) for r in ranges])
+    return table.classify(str(code), None).sector
 
 
 # --- the shipped table ----------------------------------------------------------------------------
@@ -80,10 +104,10 @@ def _gics_sector_by_sub_industry() -> dict[str, str]:
     ("6798", "REAL ESTATE INVESTMENT TRUSTS", "Real Estate", "Real Estate Investment Trusts"),
     ("6531", "REAL ESTATE AGENTS & MANAGERS (FOR OTHERS)", "Real Estate",
      "Real Estate Agents & Managers (For Others)"),
-    ("5331", "RETAIL-VARIETY STORES", "Consumer Defensive", "Retail-Variety Stores"),
-    ("5311", "RETAIL-DEPARTMENT STORES", "Consumer Cyclical", "Retail-Department Stores"),
-    ("5411", "RETAIL-GROCERY STORES", "Consumer Defensive", "Retail-Grocery Stores"),
-    ("3711", "MOTOR VEHICLES & PASSENGER CAR BODIES", "Consumer Cyclical",
+    ("5331", "RETAIL-VARIETY STORES", "Consumer Staples", "Retail-Variety Stores"),
+    ("5311", "RETAIL-DEPARTMENT STORES", "Consumer Discretionary", "Retail-Department Stores"),
+    ("5411", "RETAIL-GROCERY STORES", "Consumer Staples", "Retail-Grocery Stores"),
+    ("3711", "MOTOR VEHICLES & PASSENGER CAR BODIES", "Consumer Discretionary",
      "Motor Vehicles & Passenger Car Bodies"),
     ("3721", "AIRCRAFT", "Industrials", "Aircraft"),
     ("1311", "CRUDE PETROLEUM & NATURAL GAS", "Energy", "Crude Petroleum & Natural Gas"),
@@ -93,14 +117,16 @@ def _gics_sector_by_sub_industry() -> dict[str, str]:
      "Natural Gas Transmisison & Distribution"),
     ("4911", "ELECTRIC SERVICES", "Utilities", "Electric Services"),
     ("4953", "REFUSE SYSTEMS", "Industrials", "Refuse Systems"),
-    ("1040", "GOLD AND SILVER ORES", "Basic Materials", "Gold and Silver Ores"),
-    ("3411", "METAL CANS", "Basic Materials", "Metal Cans"),
-    ("7370", "SERVICES-COMPUTER PROGRAMMING, DATA PROCESSING, ETC.", "Communication Services",
+    ("1040", "GOLD AND SILVER ORES", "Materials", "Gold and Silver Ores"),
+    ("3411", "METAL CANS", "Materials", "Metal Cans"),
+    ("7370", "SERVICES-COMPUTER PROGRAMMING, DATA PROCESSING, ETC.", "Technology",
      "Services-Computer Programming, Data Processing, Etc."),
+    ("7373", "SERVICES-COMPUTER INTEGRATED SYSTEMS DESIGN", "Technology",
+     "Services-Computer Integrated Systems Design"),
     ("4813", "TELEPHONE COMMUNICATIONS (NO RADIOTELEPHONE)", "Communication Services",
      "Telephone Communications (No Radiotelephone)"),
-    ("0100", "AGRICULTURAL PRODUCTION-CROPS", "Consumer Defensive", "Agricultural Production-Crops"),
-    ("100", None, "Consumer Defensive", None),
+    ("0100", "AGRICULTURAL PRODUCTION-CROPS", "Consumer Staples", "Agricultural Production-Crops"),
+    ("100", None, "Consumer Staples", None),
     ("3826", "LABORATORY ANALYTICAL INSTRUMENTS", "Healthcare", "Laboratory Analytical Instruments"),
     ("3825", None, "Technology", None),
     (" 2834 ", "", "Healthcare", None),
@@ -121,11 +147,12 @@ def test_unmapped_codes_are_unknown(shipped: SectorMap, code: str | None, descri
     assert found.industry == industry_from_description(description)
 
 
-def test_shipped_table_uses_exactly_the_seed_sectors(shipped: SectorMap) -> None:
-    assert SECTORS == (
-        "Technology", "Healthcare", "Financial Services", "Consumer Cyclical", "Consumer Defensive",
-        "Industrials", "Energy", "Utilities", "Real Estate", "Basic Materials", "Communication Services",
-    )
+def test_shipped_table_uses_exactly_tickstocks_eleven_sectors(shipped: SectorMap) -> None:
+    assert set(SECTORS) == {
+        "Technology", "Healthcare", "Financial Services", "Consumer Discretionary", "Consumer Staples",
+        "Energy", "Industrials", "Materials", "Utilities", "Real Estate", "Communication Services",
+    }
+    assert len(SECTORS) == 11
     used = {shipped.classify(str(code), None).sector for code in range(10_000)}
     assert used == {*SECTORS, UNKNOWN}
 
@@ -137,39 +164,47 @@ def test_holes_are_only_where_the_sec_defines_no_codes(shipped: SectorMap) -> No
     assert all(shipped.classify(str(code), None).sector == UNKNOWN for code in outside)
 
 
-def test_every_sic_code_of_the_gics_table_matches_its_gics_sector(shipped: SectorMap) -> None:
-    gics = _gics_sector_by_sub_industry()
-    mismatches = {}
-    for sub_industry, (code, description) in reference.sic_codes().items():
-        sector = shipped.classify(code, description).sector
-        if sector != GICS_TO_SECTOR[gics[sub_industry]]:
-            mismatches[(sub_industry, code)] = sector
-    assert mismatches == EXCEPTIONS
+def test_every_exact_code_names_its_filers_and_changes_something() -> None:
+    for code, entry in _shipped_exact().items():
+        assert isinstance(entry, dict) and len(entry.get("filers") or "") >= 20, f"{code}: say who files here"
+        assert entry["sector"] != _without_exact(code), f"{code}: its range already gives {entry['sector']}"
 
 
-def test_shared_codes_follow_the_majority_of_sp500_companies(shipped: SectorMap) -> None:
-    by_code: dict[str, Counter[str]] = defaultdict(Counter)
-    for company in reference.sp500():
-        code, _ = reference.sic_for(company.gics_sub_industry) or ("", "")
-        by_code[code][GICS_TO_SECTOR[company.gics_sector]] += 1
-    shared = {code: votes for code, votes in by_code.items() if len(votes) > 1}
-    assert set(shared) == {code for _, code in EXCEPTIONS}
-    for code, votes in shared.items():
-        assert shipped.classify(code, None).sector == votes.most_common(1)[0][0]
+def test_exact_codes_are_those_whose_filers_sit_in_the_sector() -> None:
+    """Each override is backed by several real filers, and the bulk of them are in its sector."""
+    exact = _shipped_exact()
+    assert set(exact) == set(FILERS)
+    for code, filers in FILERS.items():
+        assert len(filers) >= 2, f"{code}: one company never justifies an exact code"
+        votes = Counter(GICS_TO_SECTOR[sector] for sector in filers.values())
+        (bulk, n), *rest = votes.most_common()
+        assert n > len(filers) / 2 and exact[code]["sector"] == bulk, (code, votes)
+        if rest:
+            assert "split" in exact[code]["filers"], f"{code}: a split code says it is split"
 
 
-def test_every_sp500_company_is_classified_consistently(shipped: SectorMap) -> None:
-    found, odd = [], []
+@pytest.mark.parametrize(("code", "sector", "why"), NOT_EXACT)
+def test_codes_moved_for_one_company_follow_their_range(shipped: SectorMap, code: int, sector: str,
+                                                        why: str) -> None:
+    assert code not in _shipped_exact(), why
+    assert shipped.classify(str(code), None).sector == sector, why
+
+
+def sp500_agreement(table: SectorMap) -> tuple[int, int]:
+    """(agreeing, total): S&P 500 members whose SIC code (by sub-industry) maps to their GICS sector."""
+    agree = total = 0
     for company in reference.sp500():
         code, description = reference.sic_for(company.gics_sub_industry) or (None, None)
-        classification = shipped.classify(code, description)
-        found.append(classification)
-        if classification.sector != GICS_TO_SECTOR[company.gics_sector]:
-            odd.append(company.symbol)
-            assert EXCEPTIONS[(company.gics_sub_industry, code)] == classification.sector
-    assert sorted(odd) == ["BR", "TTWO", "UBER"]
-    assert classified_share(found) == 1.0
-    assert len(found) == len(reference.sp500())
+        total += 1
+        agree += table.classify(code, description).sector == GICS_TO_SECTOR[company.gics_sector]
+    return agree, total
+
+
+def test_readme_states_the_measured_sp500_agreement(shipped: SectorMap) -> None:
+    """A measured figure, not a goal: the README says what the map gives today."""
+    agree, total = sp500_agreement(shipped)
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert f"{agree} of {total} S&P 500 members ({agree / total:.1%})" in readme
 
 
 # --- industry names -------------------------------------------------------------------------------
@@ -222,29 +257,29 @@ exact:
   '0150': Energy
 ranges:
   - {start: 3000, end: 3999, sector: Industrials}
-  - {start: 3600, end: 3699, sector: Consumer Cyclical}
+  - {start: 3600, end: 3699, sector: Consumer Discretionary}
   - {start: 3650, end: 3680, sector: Healthcare}
   - {start: 3670, end: 3700, sector: Utilities}
   - {start: 3675, end: 3676, sector: Energy}
   - {start: 3675, end: 3676, sector: Real Estate}
-  - {start: 3674, end: 3675, sector: Basic Materials}
-  - {start: 100, end: 199, sector: Consumer Defensive}
+  - {start: 3674, end: 3675, sector: Materials}
+  - {start: 100, end: 199, sector: Consumer Staples}
 """
 
 
 @pytest.mark.parametrize(("code", "sector", "why"), [
     ("3674", "Technology", "exact beats every range"),
     ("3100", "Industrials", "only the division range"),
-    ("3601", "Consumer Cyclical", "3600-3699 is narrower than 3000-3999"),
+    ("3601", "Consumer Discretionary", "3600-3699 is narrower than 3000-3999"),
     ("3655", "Healthcare", "3650-3680 (31 codes) beats 3600-3699 (100)"),
     ("3672", "Healthcare", "3650-3680 and 3670-3700 tie at 31 codes: the lower start wins"),
-    ("3675", "Basic Materials", "three 2-code ranges tie: lowest start 3674 wins"),
+    ("3675", "Materials", "three 2-code ranges tie: lowest start 3674 wins"),
     ("3676", "Energy", "3675-3676 twice: the earlier entry wins"),
     ("3690", "Utilities", "3670-3700 (31) beats 3600-3699 (100)"),
     ("3700", "Utilities", "3700 is only in 3670-3700 and 3000-3999"),
     ("0150", "Energy", "an exact code written as a string keeps its leading zero"),
     ("150", "Energy", "same code without the zero"),
-    ("0151", "Consumer Defensive", "range"),
+    ("0151", "Consumer Staples", "range"),
 ])
 def test_precedence(tmp_path: Path, code: str, sector: str, why: str) -> None:
     table = load_sector_map(_write(tmp_path, PRECEDENCE))
@@ -255,7 +290,7 @@ def test_exact_industry_wins_over_description(tmp_path: Path) -> None:
     table = load_sector_map(_write(tmp_path, PRECEDENCE))
     assert table.classify("3674", "SEMICONDUCTORS & RELATED DEVICES") == Classification("Technology", "Chips")
     assert table.classify("0150", "CROPS") == Classification("Energy", "Crops")
-    assert table.classify("3675", None) == Classification("Basic Materials", None)
+    assert table.classify("3675", None) == Classification("Materials", None)
 
 
 @given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from(SECTORS)), max_size=12),
@@ -290,7 +325,8 @@ def test_shipped_table_is_cached_and_user_files_are_not(tmp_path: Path) -> None:
     ("version: 1\nranges:\n  - {start: 100, end: 199, sector: Energy}\n"
      "  - {start: 300, end: 200, sector: Energy}\n", 4, "ranges[1]: start 300 is after end 200"),
     ("version: 1\nranges:\n  - start: 100\n    end: abc\n    sector: Energy\n", 4, "ranges[0].end"),
-    ("version: 1\nranges:\n  - {start: 100, end: 199, sector: Materials}\n", 3, "unknown sector 'Materials'"),
+    ("version: 1\nranges:\n  - {start: 100, end: 199, sector: Basic Materials}\n", 3,
+     "unknown sector 'Basic Materials'"),
     ("version: 1\nranges:\n  - {start: 100, end: 199}\n", 3, "ranges[0].sector: Field required"),
     ("version: 1\nranges:\n  - {start: 100, end: 199, sector: Energy, industry: Oil}\n", 3,
      "ranges[0].industry"),

@@ -28,8 +28,9 @@ class CacheEntry:
 
 
 def slug(text: str) -> str:
-    """`Financial Services` → `financial_services`: lower-case, runs of non-alphanumerics → `_`."""
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    """`Financial Services` → `financial_services` (contract §9): lower-case, `&` → `and`, runs of
+    non-alphanumerics → `_`."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower().replace("&", " and ")).strip("_")
 
 
 def tickers_of(value: Any) -> list[str] | None:

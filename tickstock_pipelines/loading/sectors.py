@@ -28,9 +28,10 @@ from pydantic import (
 
 from tickstock_pipelines.cache.config import CacheConfigError, _locate, _parse, _path_text
 
+# Contract §9: exactly the TickStock application's eleven names (its admin form, SQL and reader use them).
 SECTORS = (
-    "Technology", "Healthcare", "Financial Services", "Consumer Cyclical", "Consumer Defensive",
-    "Industrials", "Energy", "Utilities", "Real Estate", "Basic Materials", "Communication Services",
+    "Technology", "Healthcare", "Financial Services", "Consumer Discretionary", "Consumer Staples",
+    "Energy", "Industrials", "Materials", "Utilities", "Real Estate", "Communication Services",
 )
 UNKNOWN = "Unknown"
 _SHIPPED = "sic_sectors.yaml"
@@ -120,6 +121,8 @@ class _Strict(BaseModel):
 class _Exact(_Strict):
     sector: Sector
     industry: str | None = Field(default=None, min_length=1, max_length=200)
+    filers: str | None = Field(default=None, min_length=1, max_length=300,
+                               description="which kind of companies file under this code: why it is exact")
 
 
 class _Range(_Strict):
