@@ -28,10 +28,11 @@ from pydantic import Field
 
 from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
 from tickstock_pipelines.assets.partitions import symbol_partitions
-from tickstock_pipelines.loading.coverage import missing_gaps
-from tickstock_pipelines.loading.daily import load_daily
+from tickstock_pipelines.loading.coverage import Gap, missing_gaps
+from tickstock_pipelines.loading.daily import DailyOutcome, load_daily
 from tickstock_pipelines.loading.minute import load_minute
-from tickstock_pipelines.loading.planner import plan_daily
+from tickstock_pipelines.loading.plan_limits import fetch_within_plan, plan_limit_metadata
+from tickstock_pipelines.loading.planner import CallPlan, plan_daily
 from tickstock_pipelines.loading.quality import missing_sessions, stale_symbols
 from tickstock_pipelines.loading.splits import check_splits
 from tickstock_pipelines.market_calendar import last_completed_session
@@ -116,13 +117,22 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
         if config.check_splits and keys:
             with conn.begin():  # new splits and the coverage they reset commit together
                 splits = check_splits(conn, client, keys, end)
-        gaps = missing_gaps(conn, keys, "day", end)
-        plan = plan_daily(gaps, allow_grouped=config.allow_grouped_daily)
-        conn.rollback()  # no transaction stays open while the bars download
-        context.log.info(f"ohlcv_daily: {len(context.partition_keys)} partitions, {len(gaps)} gaps to "
-                         f"{end}, plan {plan.strategy}: {len(plan.grouped_sessions)} grouped daily + "
-                         f"{len(plan.aggregates)} aggregates calls (aggregates only would be {len(gaps)})")
-        outcome = load_daily(engine, client, plan, context.log.info)
+
+        def find_gaps() -> list[Gap]:
+            gaps = missing_gaps(conn, keys, "day", end)
+            conn.rollback()  # no transaction stays open while the bars download
+            return gaps
+
+        def fetch(gaps: list[Gap]) -> tuple[CallPlan, DailyOutcome]:
+            plan = plan_daily(gaps, allow_grouped=config.allow_grouped_daily)
+            context.log.info(
+                f"ohlcv_daily: {len(context.partition_keys)} partitions, {len(gaps)} gaps to {end}, plan "
+                f"{plan.strategy}: {len(plan.grouped_sessions)} grouped daily + {len(plan.aggregates)} "
+                f"aggregates calls (aggregates only would be {len(gaps)})")
+            return plan, load_daily(engine, client, plan, context.log.info)
+
+        (plan, outcome), limit = fetch_within_plan(engine, client, "day", find_gaps, fetch,
+                                                   context.log.warning)
         holes = missing_sessions(conn, keys)
         stale = stale_symbols(conn, keys, end)
         stored = _stored_summary(conn, "day", keys, outcome.first, outcome.last)
@@ -144,6 +154,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
             "aggregates_calls_planned": len(plan.aggregates),
             **api_calls(type(client.calls)(), client.calls),
             "last_completed_session": end.isoformat(),
+            **plan_limit_metadata(limit),
             "new_splits": MetadataValue.json([f"{s} {d}" for s, d in splits.new] if splits else []),
             "refetched_after_split": MetadataValue.json(splits.refetch if splits else []),
             "sandbox": client.sandbox,
@@ -176,11 +187,19 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
         targeted = list(conn.execute(sa.text(
             "SELECT symbol FROM coverage_targets WHERE timespan = 'minute' AND symbol = ANY(:k) ORDER BY 1"),
             {"k": list(context.partition_keys)}).scalars())
-        gaps = missing_gaps(conn, targeted, "minute", end)
-        conn.rollback()
-        context.log.info(f"ohlcv_minute: {len(targeted)} symbols with minute history wanted, "
-                         f"{len(gaps)} gaps")
-        outcome = load_minute(engine, client, gaps, context.log.info)
+
+        def find_gaps() -> list[Gap]:
+            gaps = missing_gaps(conn, targeted, "minute", end)
+            conn.rollback()
+            return gaps
+
+        def fetch(gaps: list[Gap]) -> tuple[list[Gap], Any]:
+            context.log.info(f"ohlcv_minute: {len(targeted)} symbols with minute history wanted, "
+                             f"{len(gaps)} gaps")
+            return gaps, load_minute(engine, client, gaps, context.log.info)
+
+        (gaps, outcome), limit = fetch_within_plan(engine, client, "minute", find_gaps, fetch,
+                                                   context.log.warning)
         stored = _stored_summary(conn, "minute", targeted, min((g.first for g in gaps), default=None),
                                  max((g.last for g in gaps), default=None))
     if outcome.rejected:
@@ -195,6 +214,7 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
             "pages": outcome.pages,
             **api_calls(type(client.calls)(), client.calls),
             "last_completed_session": end.isoformat(),
+            **plan_limit_metadata(limit),
             "sandbox": client.sandbox,
             **stored,
         },
