@@ -6,14 +6,14 @@ NOT_AUTHORIZED), so later runs never ask beyond it. `symbols.delisted_date` is t
 `symbols.market_cap_session` is the session whose close derived `market_cap` (weighted shares × close);
 NULL when the figure is the API's own.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
