@@ -116,13 +116,13 @@ def reap_dead_runs(instance: DagsterInstance) -> list[str]:
     a killed `tickstock load` would stay STARTED and keep the `polygon` slot: the next load would wait
     for ever. Runs launched by the daemon are left to run monitoring.
 
-    A reaped run whose outcome its CLI would have published (`tickstock/notified_by=cli`: the sensors
+    A reaped run whose outcome its own process would have published (`tickstock/notified_by`: the sensors
     skip it) gets its failure on admin_notifications here, once: two processes reaping the same run at
     the same time both record a failure event, and only the one whose event came first publishes.
     """
     from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, RunsFilter
 
-    from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG, notify_run_reaped
+    from tickstock_pipelines.notifications import announced_in_process, notify_run_reaped
 
     host, reaped = socket.gethostname(), []
     for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
@@ -137,7 +137,7 @@ def reap_dead_runs(instance: DagsterInstance) -> list[str]:
                 run_id=run.run_id, log_level=logging.ERROR)
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             reaped.append(run.run_id)
-            if run.tags.get(NOTIFIED_BY_TAG) == NOTIFIED_BY_CLI:
+            if announced_in_process(run.tags):
                 first = next(iter(instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)), None)
                 if first is not None and first.dagster_event and first.dagster_event.pid == os.getpid():
                     notify_run_reaped(run.run_id, run.job_name, run.tags, reason)

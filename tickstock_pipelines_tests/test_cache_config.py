@@ -60,7 +60,7 @@ def test_environment_variable_names_the_user_file(tmp_path: Path, monkeypatch: p
     ("themes:\n  Bad Key:\n    display_name: X\n    tickers: [A]\n", 2, "(key)"),
     ("etf_categories:\n  etf_x:\n    display_name: X ETFs\n", 2, "needs at least one of"),
     ("themes:\n  ai:\n    display_name: AI\n  ai:\n    display_name: AI2\n", 4, "duplicate key 'ai'"),
-    ("themes:\n  ai: [unclosed\n", 3, ""),
+    ("themes:\n  ai: [unclosed\n", 3, "expected ',' or ']'"),
     ("quality:\n  coverage_goal: 1.5\n", 2, "quality.coverage_goal"),
 ])
 def test_bad_file_fails_with_one_line_naming_the_line(tmp_path: Path, text: str, line: int,

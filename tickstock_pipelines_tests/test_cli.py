@@ -16,7 +16,8 @@ def _tickstock(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_commands() -> None:
     result = _tickstock("--help")
     assert result.returncode == 0
-    assert "ui" in result.stdout
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert listed == ["load", "cache", "ui"], result.stdout
 
 
 def test_unknown_command_exits_non_zero_with_usage() -> None:

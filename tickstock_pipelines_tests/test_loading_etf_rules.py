@@ -314,7 +314,7 @@ def test_shipped_rules_are_cached_and_user_files_are_not(tmp_path: Path) -> None
     ("version: 1\noverrides:\n  SPY: {correlation_reference: 'spy x'}\n", 3, "is not a ticker"),
     ("version: 2\n", 1, "version"),
     ("version: 1\nissuer_rules: []\n", 2, "issuer_rules: Extra inputs are not permitted"),
-    ("version: 1\nissuers: [\n", 3, ""),
+    ("version: 1\nissuers: [\n", 3, "expected the node content"),
 ])
 def test_bad_files_name_their_line(tmp_path: Path, text: str, line: int, message: str) -> None:
     path = _write(tmp_path, text)

@@ -20,6 +20,8 @@ from dagster import (
 
 from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
 from tickstock_pipelines.definitions import defs
+from tickstock_pipelines.notifications import NOTIFIED_BY_CACHE, NOTIFIED_BY_TAG
+from tickstock_pipelines.orchestration.automation import cache_automation_sensor
 from tickstock_pipelines.orchestration.schedules import (
     monthly_full_rebuild,
     quarterly_theme_review,
@@ -55,7 +57,7 @@ def test_definitions_pin_assets_groups_jobs_schedules_and_sensors() -> None:
                          "quarterly_theme_review": ("0 8 1 1,4,7,10 *", "America/New_York")}
     sensors = {s.name for s in defs.sensors or []}
     assert sensors == {"new_symbols_sensor", "cache_after_market_data", "admin_notify_on_success",
-                       "admin_notify_on_failure"}
+                       "admin_notify_on_failure", "deliver_missed_notifications"}
     assert set(defs.resources or {}) >= {"database", "polygon", "redis"}
 
 
@@ -101,7 +103,10 @@ def test_cache_families_update_once_after_market_data_not_per_symbol(instance: D
         instance.report_runless_asset_event(AssetMaterialization(key))
     settled = evaluate_automation_conditions(defs=defs, instance=instance, cursor=after_load.cursor)
     assert settled.total_requested == 0
-    assert selection is not None
+    # The sensor that does it targets exactly the families, and the asset announces its runs.
+    automation = cache_automation_sensor
+    assert automation.asset_selection.resolve(selection) == set(cache)
+    assert automation.run_tags == {NOTIFIED_BY_TAG: NOTIFIED_BY_CACHE}
 
 
 def test_dagster_validates_the_workspace_code_location() -> None:

@@ -70,7 +70,7 @@ def test_unknown_tickers_alone_pass_the_details_check(instance: DagsterInstance,
 
 def test_when_every_call_fails_the_step_says_why_not_unknown(instance: DagsterInstance, database_uri: str,
                                                              redis_url: str, sandbox: SandboxServer) -> None:
-    from tickstock_pipelines.orchestration.run_status import first_step_error
+    from tickstock_pipelines.notifications import first_step_error
 
     result = _run(instance, database_uri, redis_url, sandbox, ["PEP"])
     assert not result.success

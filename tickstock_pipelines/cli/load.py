@@ -157,7 +157,7 @@ def _request(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> di
 def _failed(instance: Any, outcome: Any, request: dict[str, Any]) -> int:
     """The run failed: its first step failure in one line (not Dagster's "Execution of step … failed")."""
     from tickstock_pipelines.cli import one_line
-    from tickstock_pipelines.orchestration.run_status import first_step_error
+    from tickstock_pipelines.notifications import first_step_error
 
     reason = one_line(Exception(first_step_error(instance, outcome.run_id) or outcome.error or "run failed"))
     print(f"tickstock: error: load failed: {reason} (run {outcome.run_id})", file=sys.stderr)

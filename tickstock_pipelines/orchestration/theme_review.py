@@ -7,7 +7,6 @@ editing the themes stays a person's decision (the cache config file).
 
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -16,7 +15,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from tickstock_pipelines.assets.metadata import markdown_table
 from tickstock_pipelines.cache.config import CacheConfig, load_config
 from tickstock_pipelines.cache.frame import read_symbols
-from tickstock_pipelines.notifications import publish
+from tickstock_pipelines.notifications import ADMIN_CHANNEL, publish_all, theme_review_message
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
 
@@ -58,9 +57,8 @@ def theme_review(context: AssetExecutionContext, database: DatabaseResource,
     report = review_themes(load_config(), read_symbols(database.get_engine()))
     problems = sum(len(r["missing"]) + len(r["inactive"]) for r in report)
     run_id = context.run.run_id
-    message = {"event": "theme_review", "timestamp": datetime.now(UTC).isoformat(), "run_id": run_id,
-               "themes": len(report), "tickers_to_review": problems, "report": report}
-    delivered = publish(redis, database, "admin_notifications", message, run_id=run_id)
+    message = theme_review_message(report, problems, run_id)
+    delivered = publish_all(redis, database, [(ADMIN_CHANNEL, message)], run_id=run_id).notified
     context.log.info(f"theme review: {len(report)} themes, {problems} tickers missing or inactive; "
                      f"admin_notifications {'sent' if delivered else 'recorded as missed'}")
     return MaterializeResult(metadata={

@@ -21,8 +21,13 @@ from pydantic import Field
 from tickstock_pipelines.assets.cache.metadata import family_metadata
 from tickstock_pipelines.assets.cache.specs import FAMILY_SPECS
 from tickstock_pipelines.cache.config import load_config
-from tickstock_pipelines.cache.notify import ADMIN_CHANNEL, failure_message, notify_committed, send
 from tickstock_pipelines.cache.rebuild import rebuild
+from tickstock_pipelines.notifications import (
+    NOTIFIED_BY_CACHE,
+    NOTIFIED_BY_TAG,
+    notify_committed,
+    notify_rebuild_failed,
+)
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
 
@@ -56,19 +61,23 @@ def cache_entries(context: AssetExecutionContext, config: CacheRebuildConfig, da
                   redis: RedisResource) -> Iterator[MaterializeResult]:
     families = [key.path[-1] for key in context.selected_asset_keys]
     run_id = context.run.run_id
+    # The run's outcome is ours to announce only when its tag says so (cache_rebuild_job, the automation);
+    # in other runs (weekly refresh, a family materialized from the UI) the run-status sensors announce it.
+    announce = context.run.tags.get(NOTIFIED_BY_TAG) == NOTIFIED_BY_CACHE
     try:
         definitions = load_config(config.config_path)  # a bad file stops here, before any read or write
         log = context.log.info if config.verbose else context.log.debug
         done = rebuild(database.get_engine(), definitions, families=families, mode=config.mode,
                        environment=config.environment, log=log)
-    except Exception as exc:
-        message = failure_message(f"{type(exc).__name__}: {exc}", mode=config.mode,
-                                  environment=config.environment, families=families, run_id=run_id)
-        send(redis, database, [(ADMIN_CHANNEL, message)], run_id=run_id)
+    except BaseException as exc:  # interrupted too: the run is over either way
+        if announce:
+            reason = "interrupted" if not isinstance(exc, Exception) else f"{type(exc).__name__}: {exc}"
+            notify_rebuild_failed(redis, database, reason, mode=config.mode, environment=config.environment,
+                                  families=families, run_id=run_id)
         raise
 
     result = done.result
-    notified = notify_committed(redis, database, result, run_id=run_id)
+    notified = notify_committed(redis, database, result, run_id=run_id, announce=announce)
     context.log.info(
         f"cache rebuild ({result.mode}, {result.environment}) committed {result.total('produced')} entries "
         f"for {', '.join(result.families)}: {result.total('inserted')} new, {result.total('updated')} "

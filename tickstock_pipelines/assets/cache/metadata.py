@@ -8,7 +8,7 @@ from dagster import MetadataValue
 
 from tickstock_pipelines.cache.commit import UNOWNED, CommitResult
 from tickstock_pipelines.cache.entries import CacheEntry, tickers_of
-from tickstock_pipelines.cache.notify import NotifyOutcome
+from tickstock_pipelines.notifications import Delivery
 
 _PREVIEW_ROWS = 40
 _CHANGE_ROWS = 40
@@ -62,7 +62,7 @@ def bar_chart(sizes: dict[str, int], label: str = "stocks") -> str:
     return "\n".join(lines)
 
 
-def family_metadata(family: str, entries: list[CacheEntry], result: CommitResult, notified: NotifyOutcome,
+def family_metadata(family: str, entries: list[CacheEntry], result: CommitResult, notified: Delivery,
                     *, seconds: float, config_digest: str, config_path: str | None) -> dict[str, Any]:
     counts = result.counts[family]
     changes = result.changes_for(family)
