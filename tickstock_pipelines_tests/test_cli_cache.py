@@ -18,6 +18,7 @@ from tickstock_pipelines_tests.cache_fixtures import (
     sample_universe,
 )
 from tickstock_pipelines_tests.cli_helpers import said, tickstock
+from tickstock_pipelines_tests.redis_helpers import heard, redis_server
 
 FAMILY_TYPES = ("stock_universe", "etf_universe", "themes", "stock_stats")
 
@@ -185,3 +186,42 @@ def test_unreachable_database_is_one_line_before_any_run(env: dict[str, str],
     assert result.returncode == 2 and result.stdout == ""
     [line] = result.stderr.splitlines()  # no Dagster retry warnings before it
     assert line.startswith("tickstock: error: database unreachable: ") and "127.0.0.1" in line
+
+
+def test_redis_down_during_rebuilds_then_back_any_command_delivers_the_missed_messages_once_oldest_first(
+        env: dict[str, str], loaded: str, tmp_path: Path) -> None:
+    """Contract §9, Redis down: nothing is lost. Two rebuilds while Redis is down keep six messages; the
+    next command that reaches Redis (here a report, which sends nothing of its own) delivers them in the
+    order they were made, once."""
+    import redis
+
+    sock = tmp_path / "redis.sock"
+    down = {**env, "REDIS_URL": f"unix://{sock}"}
+    runs = []
+    for args in (("cache", "rebuild"), ("cache", "rebuild", "--no-delete")):
+        result = tickstock(down, *args)
+        assert result.returncode == 0 and "Redis unavailable, 3 notifications" in result.stderr, result.stderr
+        runs.append(result.stdout.rsplit("(run ", 1)[1].split(")")[0])
+    pending = "SELECT channel, run_id FROM missed_notifications WHERE delivered_at IS NULL ORDER BY id"
+    stored = [(r.channel, r.run_id) for r in execute(loaded, pending)]
+    channels = ["cache_updates", "universe_updates", "admin_notifications"]
+    assert stored == [(c, run) for run in runs for c in channels]
+
+    with redis_server(sock) as url:
+        client = redis.Redis.from_url(url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(*channels)
+        while pubsub.get_message(timeout=1) is not None:
+            pass
+        report = tickstock(down, "cache", "report")
+        assert report.returncode == 0 and said(report.stderr) == [
+            "tickstock: delivered 6 missed notifications"], report.stderr
+        arrived = heard(pubsub)
+        events = ("cache_rebuild_completed", "universe_membership_changed", "cache_rebuild_completed")
+        assert [(m["event"], m["run_id"]) for m in arrived] == [(e, run) for run in runs for e in events]
+        assert [m["mode"] for m in arrived[::3]] == ["replace", "append"]
+        again = tickstock(down, "cache", "report")  # delivered ones are never sent again
+        assert again.returncode == 0 and said(again.stderr) == [] and heard(pubsub) == []
+        pubsub.close()
+        client.close()
+    assert execute(loaded, "SELECT count(*) FROM missed_notifications WHERE delivered_at IS NULL")[0][0] == 0

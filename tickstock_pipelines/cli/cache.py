@@ -139,5 +139,17 @@ def report_handler(args: argparse.Namespace) -> int:
     report = build_report(DatabaseResource().get_engine(), config, environment=args.environment,
                           symbols_filter=tickers)
     print(render_json(report) if args.json else render_text(report))
+    _deliver_missed()
     return 0
+
+
+def _deliver_missed() -> None:
+    """A command that sends nothing of its own still delivers what Redis missed (contract §9): oldest
+    first, once. A load and a rebuild do it before their own messages, the daemon on a sensor tick."""
+    from tickstock_pipelines.notifications import deliver_missed
+    from tickstock_pipelines.resources.database import DatabaseResource
+    from tickstock_pipelines.resources.redis import RedisResource
+
+    if delivered := deliver_missed(RedisResource(), DatabaseResource()):
+        print(f"tickstock: delivered {delivered} missed notifications", file=sys.stderr)
 
