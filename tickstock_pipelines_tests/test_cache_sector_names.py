@@ -6,10 +6,10 @@ from __future__ import annotations
 from alembic import command
 
 from tickstock_pipelines.cache.config import load_config
-from tickstock_pipelines.cache.notify import universe_updates_message
 from tickstock_pipelines.cache.rebuild import rebuild
 from tickstock_pipelines.db.engine import get_engine
 from tickstock_pipelines.db.migrate import alembic_config, upgrade
+from tickstock_pipelines.notifications.messages import universe_updates_message
 from tickstock_pipelines_tests.cache_fixtures import B, cache_values, execute, insert, stock
 
 
