@@ -9,12 +9,15 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    Config,
+    Failure,
     MaterializeResult,
     asset,
 )
+from pydantic import Field
 
 from tickstock_pipelines.assets.metadata import markdown_table
-from tickstock_pipelines.loading.etf_rules import load_etf_rules
+from tickstock_pipelines.loading.etf_rules import ETF_RULES_FILE, EtfRulesError, load_etf_rules
 from tickstock_pipelines.loading.liquidity import update_etf_metadata
 from tickstock_pipelines.loading.quality import share_with
 from tickstock_pipelines.loading.symbols_sync import ETP_TYPES
@@ -22,6 +25,12 @@ from tickstock_pipelines.resources.database import DatabaseResource
 
 ISSUER_CHECK = "etfs_have_an_issuer"
 ISSUER_SHARE_GOAL = 0.9
+
+
+class EtfMetadataConfig(Config):
+    etf_rules_path: str | None = Field(
+        default=None, description="ETF rules laid over the shipped ones (default: TICKSTOCK_ETF_RULES, else "
+                                  "the shipped config/etf_rules.yaml)")
 
 
 @asset(
@@ -32,10 +41,15 @@ ISSUER_SHARE_GOAL = 0.9
     check_specs=[AssetCheckSpec(ISSUER_CHECK, asset="etf_metadata", description=(
         f"at least {ISSUER_SHARE_GOAL:.0%} of active exchange-traded products have an issuer"))],
 )
-def etf_metadata(context: AssetExecutionContext, database: DatabaseResource) -> MaterializeResult:
+def etf_metadata(context: AssetExecutionContext, config: EtfMetadataConfig,
+                 database: DatabaseResource) -> MaterializeResult:
     """ETF attributes from config rules and liquidity from bars, in one transaction."""
     engine = database.get_engine()
-    outcome = update_etf_metadata(engine, load_etf_rules())
+    try:
+        rules = load_etf_rules(config.etf_rules_path)
+    except EtfRulesError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    outcome = update_etf_metadata(engine, rules)
     with engine.connect() as conn:
         have, total = share_with(conn, "issuer", etps=True)
         preview = conn.execute(sa.text(
@@ -52,6 +66,7 @@ def etf_metadata(context: AssetExecutionContext, database: DatabaseResource) -> 
             "with_issuer": have,
             "attributes_changed": outcome.attributes_changed,
             "liquidity_updated": outcome.liquidity_updated,
+            "etf_rules": ETF_RULES_FILE.user_path(config.etf_rules_path) or "(shipped)",
             "preview": markdown_table(("symbol", "name", "type", "issuer", "underlying", "correlation",
                                        "aum_millions", "daily_volume_avg"), preview),
         },

@@ -33,11 +33,12 @@ from tickstock_pipelines.loading.progress import Progress
 from tickstock_pipelines.loading.quality import share_with
 from tickstock_pipelines.loading.requests import LoadInputError
 from tickstock_pipelines.loading.resolve import Ask, resolve
-from tickstock_pipelines.loading.sectors import load_sector_map
+from tickstock_pipelines.loading.sectors import SECTOR_MAP_FILE, SectorMapError, load_sector_map
 from tickstock_pipelines.loading.symbols_sync import (
     failures_line,
     fetch_details,
     needing_details,
+    reclassify,
     record,
     upsert_symbols,
 )
@@ -66,6 +67,9 @@ class SymbolsConfig(Config):
     max_details_age_days: float = Field(default=30.0, ge=0, description="re-fetch details older than this")
     refresh_tracked_universes: bool = Field(
         default=False, description="also re-resolve every universe requested before (weekly refresh)")
+    sector_map_path: str | None = Field(
+        default=None, description="SIC sector map laid over the shipped one (default: TICKSTOCK_SECTOR_MAP, "
+                                  "else the shipped config/sic_sectors.yaml); every stored stock follows it")
 
 
 def _asks(config: SymbolsConfig) -> list[Ask]:
@@ -104,7 +108,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
         requests: list[LoadRequest] = [r.request for r in resolved]
         refs = {ref.ticker.upper(): ref for r in resolved for ref in r.refs}
         wanted = list(dict.fromkeys(s for r in requests for s in r.symbols))
-        sectors = load_sector_map()
+        sectors = load_sector_map(config.sector_map_path)
         with engine.connect() as conn:
             if wanted:
                 to_fetch, fresh = needing_details(conn, wanted, config.max_details_age_days)
@@ -133,6 +137,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
                                  f"{listed(sync.unknown, 10)}")
         with engine.begin() as conn:  # one transaction: the rows, the request and its targets
             upsert_symbols(conn, rows)
+            reclassified = reclassify(conn, sectors)  # a changed map reaches rows not fetched again
             for request in requests:
                 record_request(conn, request, context.run.run_id)
                 set_targets(conn, [s for s in request.symbols if s in known_now], request.timespan,
@@ -141,7 +146,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
                 drop_targets(conn, sync.unknown)
             sector_have, sector_total = share_with(conn, "sector", etps=False)
             total = conn.execute(sa.text("SELECT count(*) FROM symbols")).scalar_one()
-    except LoadInputError as exc:
+    except (LoadInputError, SectorMapError) as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
     finally:
         client.close()
@@ -164,6 +169,8 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
             "failed_tickers": MetadataValue.json(sorted(sync.failed)),
             "failed_reasons": MetadataValue.json(dict(sorted(sync.failed.items()))),
             "stocks_with_sector_share": round(share, 4),
+            "sectors_reclassified": reclassified,
+            "sector_map": SECTOR_MAP_FILE.user_path(config.sector_map_path) or "(shipped)",
             "request": MetadataValue.json([_describe(r) for r in requests]),
             "sandbox": client.sandbox,
             **api_calls(type(client.calls)(), client.calls),

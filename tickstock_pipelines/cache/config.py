@@ -1,8 +1,8 @@
 """Theme, industry-group and ETF-category definitions, thresholds and limits, from a versioned YAML file.
 
 The shipped `cache_config.yaml` is the default. A user file (run config `config_path`, `--config`, or
-TICKSTOCK_CACHE_CONFIG) is laid over it: mappings merge, lists replace, `null` removes a key. The result is
-validated before anything is read or written, and a bad file fails with one line naming the line at fault.
+TICKSTOCK_CACHE_CONFIG) is laid over it by the loader every config file shares (`config_file`): mappings
+merge, lists replace, `null` removes a key; a bad file fails with one line naming the line at fault.
 """
 
 from __future__ import annotations
@@ -10,20 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-from importlib import resources
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from tickstock_pipelines.config_file import (
+    ConfigFile,
+    ConfigFileError,
+    StrictModel,
+    not_a_boolean,
+    valid_regex,
 )
 
 ENV_VAR = "TICKSTOCK_CACHE_CONFIG"
@@ -32,39 +28,26 @@ _SHIPPED = "cache_config.yaml"
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$", max_length=90)]
 
 
-def _not_a_boolean(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("YAML reads ON/OFF/YES/NO as booleans: quote this ticker, e.g. 'ON'")
-    return value
-
-
-Ticker = Annotated[str, BeforeValidator(_not_a_boolean), Field(pattern=r"^[A-Z0-9.]{1,10}$")]
+Ticker = Annotated[str, BeforeValidator(not_a_boolean), Field(pattern=r"^[A-Z0-9.]{1,10}$")]
 DisplayName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class CacheConfigError(ValueError):
-    """A config file that cannot be used; the message is one line and names the file and line."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class CacheConfigError(ConfigFileError):
+    """A cache config that cannot be used; the message is one line and names the file and line."""
 
 
 def _compiled(patterns: list[str]) -> list[str]:
     for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        valid_regex(pattern)
     return patterns
 
 
-class Bucket(_Strict):
+class Bucket(StrictModel):
     key: Slug
     min_market_cap: float = Field(ge=0, description="lower bound in dollars, inclusive")
 
 
-class MarketCapConfig(_Strict):
+class MarketCapConfig(StrictModel):
     buckets: list[Bucket] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -77,22 +60,22 @@ class MarketCapConfig(_Strict):
         return self
 
 
-class SectorLeadersConfig(_Strict):
+class SectorLeadersConfig(StrictModel):
     top_n: int = Field(default=10, ge=1, le=1000)
     excluded_sectors: list[str] = Field(default_factory=lambda: ["Unknown"])
 
 
-class LeaderList(_Strict):
+class LeaderList(StrictModel):
     key: Slug
     size: int = Field(ge=1, le=100_000)
 
 
-class Theme(_Strict):
+class Theme(StrictModel):
     display_name: DisplayName
     tickers: list[Ticker] = Field(min_length=1)
 
 
-class IndustryGroup(_Strict):
+class IndustryGroup(StrictModel):
     sic_codes: list[int] = Field(default_factory=list)
     sic_ranges: list[tuple[int, int]] = Field(default_factory=list)
     industry_patterns: list[str] = Field(default_factory=list, description="regex on industry or SIC text")
@@ -108,7 +91,7 @@ class IndustryGroup(_Strict):
         return self
 
 
-class EtfCategory(_Strict):
+class EtfCategory(StrictModel):
     display_name: DisplayName
     tickers: list[Ticker] = Field(default_factory=list)
     name_patterns: list[str] = Field(default_factory=list)
@@ -127,18 +110,18 @@ class EtfCategory(_Strict):
         return self
 
 
-class CompleteConfig(_Strict):
+class CompleteConfig(StrictModel):
     stocks_top_n: int = Field(default=1000, ge=1)
     etfs_top_n: int = Field(default=100, ge=1)
     etp_types: list[str] = Field(default_factory=lambda: ["ETF", "ETN", "ETV", "ETS"], min_length=1)
 
 
-class QualityConfig(_Strict):
+class QualityConfig(StrictModel):
     coverage_goal: float = Field(default=0.9, ge=0, le=1)
     stale_after_days: float = Field(default=8, gt=0, description="report: entries older than this are stale")
 
 
-class CacheConfig(_Strict):
+class CacheConfig(StrictModel):
     version: Literal[1]
     market_cap: MarketCapConfig
     sector_leaders: SectorLeadersConfig = SectorLeadersConfig()
@@ -164,132 +147,14 @@ class CacheConfig(_Strict):
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-# --- reading YAML with line numbers ---------------------------------------------------------------
-
-
-def _parse(text: str, source: str) -> tuple[Any, yaml.Node | None]:
-    """Data and the node tree of one YAML document; syntax errors and duplicate keys name their line."""
-    try:
-        loader = yaml.SafeLoader(text)  # rejects control characters (NUL …) before any line is read
-    except yaml.YAMLError as exc:
-        raise CacheConfigError(f"{source}: {' '.join(str(exc).split())}") from None
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, None
-        _reject_duplicate_keys(node, source)
-        return loader.construct_document(node), node
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" line {mark.line + 1}" if mark else ""
-        raise CacheConfigError(f"{source}{line}: {exc.problem or exc.context}") from exc
-    finally:
-        loader.dispose()
-
-
-def _reject_duplicate_keys(node: yaml.Node, source: str) -> None:
-    """Plain YAML keeps the last duplicate silently; a duplicated theme is almost always a mistake."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in seen:
-                        raise CacheConfigError(
-                            f"{source} line {key.start_mark.line + 1}: duplicate key {key.value!r}")
-                    seen.add(key.value)
-                stack.append(value)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-
-
-def _locate(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, int] | None:
-    """(1-based line, steps matched) of the deepest node on pydantic's error path."""
-    if node is None:
-        return None
-    best, depth = node.start_mark.line + 1, 0
-    for i, step in enumerate(loc):
-        if step == "[key]":
-            break
-        child: yaml.Node | None = None
-        line: int | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(step):
-                    # A bad dict key's path ends in "[key]": point at the key, not its value. A whole
-                    # mapping or list at fault is named by its key's line, where a reader looks first.
-                    child = key if loc[i + 1 : i + 2] == ("[key]",) else value
-                    line = key.start_mark.line if isinstance(child, yaml.CollectionNode) else None
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            child = node.value[step]
-        if child is None:
-            break
-        node, depth = child, depth + 1
-        best = (child.start_mark.line if line is None else line) + 1
-    return best, depth
-
-
-def _merge(base: Any, override: Any) -> Any:
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for key, value in override.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = _merge(base.get(key), value)
-        return out
-    return override
-
-
-def _path_text(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for step in loc:
-        if step == "[key]":
-            text += " (key)"
-        elif isinstance(step, int):
-            text += f"[{step}]"
-        else:
-            name = str(step) if str(step).isprintable() else repr(step)  # a key of "\r" stays one line
-            text += f".{name}" if text else name
-    return text
+CACHE_CONFIG_FILE: ConfigFile[CacheConfig] = ConfigFile(
+    CacheConfig, "tickstock_pipelines.cache", _SHIPPED, ENV_VAR, "cache config", CacheConfigError)
 
 
 def shipped_config_text() -> str:
-    return resources.files("tickstock_pipelines.cache").joinpath(_SHIPPED).read_text()
+    return CACHE_CONFIG_FILE.shipped_text()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> CacheConfig:
     """The shipped definitions, overlaid by `path` or TICKSTOCK_CACHE_CONFIG when given; validated."""
-    shipped_data, shipped_node = _parse(shipped_config_text(), f"(shipped) {_SHIPPED}")
-    user_path = path or os.environ.get(ENV_VAR) or None
-    data, user_node, source = shipped_data, None, f"(shipped) {_SHIPPED}"
-    if user_path:
-        file = Path(user_path).expanduser()
-        source = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CacheConfigError(f"{source}: cannot read cache config: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError:
-            raise CacheConfigError(f"{source}: not UTF-8 text") from None
-        user_data, user_node = _parse(text, source)
-        if user_data is not None and not isinstance(user_data, dict):
-            raise CacheConfigError(f"{source} line 1: the cache config must be a mapping")
-        data = _merge(shipped_data, user_data or {})
-    try:
-        return CacheConfig.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        where = _locate(user_node, loc)
-        if where is None or where[1] == 0:
-            # Nothing on the path in the user's file: the offending part came from the shipped file.
-            shipped_where = _locate(shipped_node, loc)
-            if user_node is None or (shipped_where and shipped_where[1] > 0):
-                where, source = shipped_where, f"(shipped) {_SHIPPED}"
-        line = f" line {where[0]}" if where else ""
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise CacheConfigError(f"{source}{line}: {_path_text(loc)}: {error['msg']}{more}") from None
+    return CACHE_CONFIG_FILE.load(path)

@@ -32,7 +32,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history.add_argument("--months", type=int, metavar="M", help="1..120")
     parser.add_argument("--timespan", choices=("day", "minute"), default="day")
     parser.add_argument("--priority", choices=tuple(PRIORITY_TAG), default="normal")
+    parser.add_argument("--sector-map", metavar="FILE", help="SIC sector map laid over the shipped one "
+                        "(default: $TICKSTOCK_SECTOR_MAP)")
+    parser.add_argument("--etf-rules", metavar="FILE", help="ETF rules laid over the shipped ones "
+                        "(default: $TICKSTOCK_ETF_RULES)")
     parser.set_defaults(func=load_handler)
+
+
+def _config_files(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Run config for the user's sector map and ETF rules, validated before a run exists (a bad file
+    writes nothing); the environment variables count too, so the run shows which file it used."""
+    from tickstock_pipelines.loading.etf_rules import ETF_RULES_FILE, load_etf_rules
+    from tickstock_pipelines.loading.sectors import SECTOR_MAP_FILE, load_sector_map
+
+    ops: dict[str, dict[str, Any]] = {}
+    if sector_map := SECTOR_MAP_FILE.user_path(args.sector_map):
+        sector_map = str(Path(sector_map).resolve())
+        load_sector_map(sector_map)
+        ops["symbols"] = {"sector_map_path": sector_map}
+    if etf_rules := ETF_RULES_FILE.user_path(args.etf_rules):
+        etf_rules = str(Path(etf_rules).resolve())
+        load_etf_rules(etf_rules)
+        ops["etf_metadata"] = {"etf_rules_path": etf_rules}
+    return ops
 
 
 def _error(message: str) -> int:
@@ -44,12 +66,17 @@ def load_handler(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from tickstock_pipelines.cli import one_line, unreachable
+    from tickstock_pipelines.config_file import ConfigFileError
     from tickstock_pipelines.loading.requests import LoadInputError
     from tickstock_pipelines.loading.resolve import Ask, resolve
     from tickstock_pipelines.market_calendar import last_completed_session
     from tickstock_pipelines.resources.database import DatabaseResource
     from tickstock_pipelines.resources.polygon import PolygonError, PolygonResource
 
+    try:
+        files = _config_files(args)
+    except ConfigFileError as exc:
+        return _error(str(exc))
     csv_path = str(Path(args.symbols_csv).expanduser().resolve()) if args.symbols_csv else None
     ask = Ask(universe=args.universe, symbols=args.symbols, symbols_csv=csv_path, years=args.years,
               months=args.months, timespan=args.timespan, priority=args.priority)
@@ -71,10 +98,11 @@ def load_handler(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    return _launch(args, ask, resolved.request.symbols)
+    return _launch(args, ask, resolved.request.symbols, files)
 
 
-def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> int:
+def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...],
+            files: dict[str, dict[str, Any]]) -> int:
     from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
     from tickstock_pipelines.instance import get_instance, run_job
     from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
@@ -97,10 +125,13 @@ def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> int
         config["symbols"] = list(tickers)
     bars = "ohlcv_daily" if args.timespan == "day" else "ohlcv_minute"
     selection = ["symbols", bars] + (["etf_metadata"] if args.timespan == "day" else [])
+    ops = {"symbols": {"config": {**config, **files.get("symbols", {})}}}
+    if "etf_metadata" in selection and "etf_metadata" in files:
+        ops["etf_metadata"] = {"config": files["etf_metadata"]}
     request = _request(args, ask, tickers)
     try:
         outcome = run_job(
-            "load_job", run_config={"ops": {"symbols": {"config": config}}}, asset_selection=selection,
+            "load_job", run_config={"ops": ops}, asset_selection=selection,
             tags={"dagster/asset_partition_range_start": span[0],
                   "dagster/asset_partition_range_end": span[-1],
                   "dagster/priority": PRIORITY_TAG[args.priority], "tickstock/command": "load",

@@ -1,38 +1,33 @@
 """Issuer, underlying index and correlation reference of an ETF/ETP, from documented rules on its name.
 
 Polygon publishes none of the three, so `config/etf_rules.yaml` derives them from the fund's name (first
-matching rule wins) with per-ticker overrides for facts a name does not carry. AUM and expense ratio are
+matching rule wins) with per-ticker overrides for facts a name does not carry. A user's file (`--etf-rules`,
+run config `etf_rules_path`, or TICKSTOCK_ETF_RULES) is laid over it by the shared loader (`config_file`):
+lists of rules replace, overrides merge by ticker, `null` removes one. AUM and expense ratio are
 deliberately absent: they are never derived, only taken from an API figure (contract §9).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from tickstock_pipelines.config_file import ConfigFile, ConfigFileError, StrictModel, not_a_boolean
 from tickstock_pipelines.loading.requests import TICKER_PATTERN
-from tickstock_pipelines.loading.sectors import load_yaml_model, read_config_text
 
+ENV_VAR = "TICKSTOCK_ETF_RULES"
 _SHIPPED = "etf_rules.yaml"
 _REFERENCE = re.compile(r"\\(?:(\d+)|g<(\w+)>)")
 
 
-class EtfRulesError(ValueError):
+class EtfRulesError(ConfigFileError):
     """A rules file that cannot be used; the message is one line and names the file and line."""
 
 
@@ -75,34 +70,24 @@ def _valid_pattern(value: str) -> str:
     return value
 
 
-def _not_a_boolean(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("YAML reads ON/OFF/YES/NO as booleans: quote this ticker, e.g. 'ON'")
-    return value
-
-
 def _ticker(value: str) -> str:
     if not TICKER_PATTERN.match(value):
         raise ValueError(f"{value!r} is not a ticker: 1-10 characters of A-Z, 0-9 and '.'")
     return value
 
 
-Ticker = Annotated[str, BeforeValidator(_not_a_boolean), AfterValidator(_ticker)]
+Ticker = Annotated[str, BeforeValidator(not_a_boolean), AfterValidator(_ticker)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _IssuerRule(_Strict):
+class _IssuerRule(StrictModel):
     pattern: str
     issuer: Text
 
     _pattern = field_validator("pattern")(_valid_pattern)
 
 
-class _IndexRule(_Strict):
+class _IndexRule(StrictModel):
     pattern: str
     index: Text
 
@@ -112,7 +97,7 @@ class _IndexRule(_Strict):
         return self
 
 
-class _CorrelationRule(_Strict):
+class _CorrelationRule(StrictModel):
     name: str | None = None
     index: str | None = None
     reference: str | None = Field(max_length=40)  # required; null means "no benchmark fits"
@@ -131,12 +116,12 @@ class _CorrelationRule(_Strict):
         return self
 
 
-class _Correlation(_Strict):
+class _Correlation(StrictModel):
     default: Ticker | None = None
     rules: list[_CorrelationRule] = Field(default_factory=list)
 
 
-class _Override(_Strict):
+class _Override(StrictModel):
     issuer: Text | None = None
     underlying_index: Text | None = None
     correlation_reference: Ticker | None = None
@@ -149,7 +134,7 @@ class _Override(_Strict):
         return self
 
 
-class _RulesFile(_Strict):
+class _RulesFile(StrictModel):
     version: Literal[1]
     issuers: list[_IssuerRule] = Field(default_factory=list)
     underlying_indexes: list[_IndexRule] = Field(default_factory=list)
@@ -228,25 +213,25 @@ class EtfRules:
         return found
 
 
-def _check_override_keys(source: str) -> Callable[[yaml.Node], None]:
+def _check_override_keys(root: yaml.Node, source: str) -> None:
     """An unquoted ON or YES key is a boolean to YAML; pydantic's error could not point at its line."""
-
-    def check(root: yaml.Node) -> None:
-        if not isinstance(root, yaml.MappingNode):
-            return
-        for key, value in root.value:
-            if key.value == "overrides" and isinstance(value, yaml.MappingNode):
-                for ticker, _ in value.value:
-                    if ticker.tag == "tag:yaml.org,2002:bool":
-                        raise EtfRulesError(
-                            f"{source} line {ticker.start_mark.line + 1}: overrides: YAML reads "
-                            f"{ticker.value} as a boolean: quote the ticker, e.g. '{ticker.value}'")
-
-    return check
+    if not isinstance(root, yaml.MappingNode):
+        return
+    for key, value in root.value:
+        if key.value == "overrides" and isinstance(value, yaml.MappingNode):
+            for ticker, _ in value.value:
+                if ticker.tag == "tag:yaml.org,2002:bool":
+                    raise EtfRulesError(
+                        f"{source} line {ticker.start_mark.line + 1}: overrides: YAML reads "
+                        f"{ticker.value} as a boolean: quote the ticker, e.g. '{ticker.value}'")
 
 
-def parse_etf_rules(text: str, source: str = _SHIPPED) -> EtfRules:
-    rules = load_yaml_model(_RulesFile, text, source, EtfRulesError, _check_override_keys(source))
+ETF_RULES_FILE: ConfigFile[_RulesFile] = ConfigFile(
+    _RulesFile, "tickstock_pipelines.config", _SHIPPED, ENV_VAR, "ETF rules", EtfRulesError,
+    check=_check_override_keys)
+
+
+def _compiled_rules(rules: _RulesFile) -> EtfRules:
     return EtfRules(
         issuers=[(r.pattern, r.issuer) for r in rules.issuers],
         indexes=[(r.pattern, r.index) for r in rules.underlying_indexes],
@@ -261,13 +246,12 @@ def parse_etf_rules(text: str, source: str = _SHIPPED) -> EtfRules:
 
 @cache
 def _shipped() -> EtfRules:
-    text, source = read_config_text(None, _SHIPPED, EtfRulesError)
-    return parse_etf_rules(text, source)
+    return _compiled_rules(ETF_RULES_FILE.load())
 
 
-def load_etf_rules(path: str | Path | None = None) -> EtfRules:
-    """The shipped rules (read once per process) or a user's file (read on every call), validated."""
-    if path is None:
+def load_etf_rules(path: str | os.PathLike[str] | None = None) -> EtfRules:
+    """The shipped rules overlaid by the user's file (`path`, else TICKSTOCK_ETF_RULES), validated; the
+    shipped rules alone are read once per process, a user's file on every call."""
+    if ETF_RULES_FILE.user_path(path) is None:
         return _shipped()
-    text, source = read_config_text(path, _SHIPPED, EtfRulesError)
-    return parse_etf_rules(text, source)
+    return _compiled_rules(ETF_RULES_FILE.load(path))

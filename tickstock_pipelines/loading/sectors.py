@@ -1,32 +1,24 @@
 """SIC code → sector and industry, from a versioned YAML table a user can edit without touching code.
 
 Exact codes first, then the narrowest range containing the code (ties: lower start, then file order), so the
-answer never depends on dict or file ordering accidents. The shipped table is `config/sic_sectors.yaml`.
-A bad file fails with one line naming its line, the same way the cache config does.
+answer never depends on dict or file ordering accidents. The shipped table is `config/sic_sectors.yaml`; a
+user's file (`--sector-map`, run config `sector_map_path`, or TICKSTOCK_SECTOR_MAP) is laid over it by the
+loader every config file shares (`config_file`), and a bad file fails with one line naming its line.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from tickstock_pipelines.cache.config import CacheConfigError, _locate, _parse, _path_text
+from tickstock_pipelines.config_file import ConfigFile, ConfigFileError, StrictModel
 
 # Contract §9: exactly the TickStock application's eleven names (its admin form, SQL and reader use them).
 SECTORS = (
@@ -34,58 +26,13 @@ SECTORS = (
     "Energy", "Industrials", "Materials", "Utilities", "Real Estate", "Communication Services",
 )
 UNKNOWN = "Unknown"
+ENV_VAR = "TICKSTOCK_SECTOR_MAP"
 _SHIPPED = "sic_sectors.yaml"
 _MAX_CODE = 9999
 
 
-class SectorMapError(ValueError):
-    """A sector table that cannot be used; the message is one line and names the file and line."""
-
-
-# --- YAML with line numbers, shared with the ETF rules --------------------------------------------------
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def load_yaml_model(model: type[M], text: str, source: str, error: type[ValueError],
-                    check: Callable[[yaml.Node], None] | None = None) -> M:
-    """Parse and validate one YAML document; any problem raises `error` naming `source` and the line.
-
-    Reuses the cache config's reader (duplicate keys refused, pydantic paths mapped back to YAML lines).
-    `check` sees the node tree first, for problems only the raw YAML shows (an octal 0100).
-    """
-    try:
-        data, node = _parse(text, source)
-    except CacheConfigError as exc:
-        raise error(str(exc)) from None
-    if node is None:
-        raise error(f"{source}: the file is empty")
-    if check is not None:
-        check(node)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        where = _locate(node, loc)
-        line = f" line {where[0]}" if where else ""
-        path = f" {_path_text(loc)}:" if loc else ""
-        message = str(first["msg"]).removeprefix("Value error, ")
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise error(f"{source}{line}:{path} {message}{more}") from None
-
-
-def read_config_text(path: str | Path | None, shipped: str, error: type[ValueError]) -> tuple[str, str]:
-    """(text, source name) of a user file, or of the file shipped in `tickstock_pipelines/config`."""
-    if path is None:
-        resource = resources.files("tickstock_pipelines").joinpath("config", shipped)
-        return resource.read_text(encoding="utf-8"), f"(shipped) {shipped}"
-    file = Path(path).expanduser()
-    try:
-        return file.read_text(encoding="utf-8"), str(file)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise error(f"{file}: cannot read: {reason}") from None
+class SectorMapError(ConfigFileError):
+    """A sector map that cannot be used; the message is one line and names the file and line."""
 
 
 # --- the table --------------------------------------------------------------------------------------------
@@ -102,7 +49,7 @@ def _code(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         code = value
     elif isinstance(value, str) and re.fullmatch(r"\d{1,4}", value.strip()):
-        code = int(value)
+        code = int(value.strip())
     else:
         raise ValueError(f"a SIC code is a number from 0 to {_MAX_CODE}, not {value!r}")
     if not 0 <= code <= _MAX_CODE:
@@ -114,18 +61,14 @@ Sector = Annotated[str, AfterValidator(_sector)]
 SicCode = Annotated[int, BeforeValidator(_code)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Exact(_Strict):
+class _Exact(StrictModel):
     sector: Sector
     industry: str | None = Field(default=None, min_length=1, max_length=200)
     filers: str | None = Field(default=None, min_length=1, max_length=300,
                                description="which kind of companies file under this code: why it is exact")
 
 
-class _Range(_Strict):
+class _Range(StrictModel):
     start: SicCode
     end: SicCode
     sector: Sector
@@ -141,42 +84,53 @@ def _short_exact(value: Any) -> Any:
     return {"sector": value} if isinstance(value, str) else value
 
 
-class _SectorFile(_Strict):
+class _SectorFile(StrictModel):
     version: Literal[1]
     exact: dict[SicCode, Annotated[_Exact, BeforeValidator(_short_exact)]] = Field(default_factory=dict)
     ranges: list[_Range] = Field(default_factory=list)
 
 
-def _check_codes(source: str) -> Callable[[yaml.Node], None]:
+def _check_codes(root: yaml.Node, source: str) -> None:
     """YAML 1.1 reads an unquoted 0100 as octal 64, and '0100' and 100 are one code: refuse both quietly
     wrong readings with the line at fault."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif (node.tag == "tag:yaml.org,2002:int" and re.fullmatch(r"[-+]?0\d+", node.value or "")):
+            raise SectorMapError(
+                f"{source} line {node.start_mark.line + 1}: write {node.value} as '{node.value}' or "
+                f"{int(node.value, 10)}: YAML reads a leading zero as an octal number")
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "exact" and isinstance(value, yaml.MappingNode):
+                seen: set[int] = set()
+                for code, _ in value.value:
+                    if isinstance(code, yaml.ScalarNode) and re.fullmatch(r"\d{1,4}", code.value.strip()):
+                        if int(code.value) in seen:
+                            raise SectorMapError(
+                                f"{source} line {code.start_mark.line + 1}: SIC code {int(code.value)} "
+                                "is listed twice")
+                        seen.add(int(code.value))
 
-    def check(root: yaml.Node) -> None:
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    stack.extend((key, value))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-            elif (node.tag == "tag:yaml.org,2002:int" and re.fullmatch(r"[-+]?0\d+", node.value or "")):
-                raise SectorMapError(
-                    f"{source} line {node.start_mark.line + 1}: write {node.value} as '{node.value}' or "
-                    f"{int(node.value, 10)}: YAML reads a leading zero as an octal number")
-        if isinstance(root, yaml.MappingNode):
-            for key, value in root.value:
-                if key.value == "exact" and isinstance(value, yaml.MappingNode):
-                    seen: set[int] = set()
-                    for code, _ in value.value:
-                        if isinstance(code, yaml.ScalarNode) and re.fullmatch(r"\d{1,4}", code.value.strip()):
-                            if int(code.value) in seen:
-                                raise SectorMapError(
-                                    f"{source} line {code.start_mark.line + 1}: SIC code {int(code.value)} "
-                                    "is listed twice")
-                            seen.add(int(code.value))
 
-    return check
+def _codes_as_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """'0100' and 100 are one code: a user's '0100' must replace (or remove) the shipped 100."""
+    exact = data.get("exact")
+    if isinstance(exact, dict):
+        data = {**data, "exact": {
+            int(k) if isinstance(k, str) and re.fullmatch(r"\d{1,4}", k.strip()) else k: v
+            for k, v in exact.items()}}
+    return data
+
+
+SECTOR_MAP_FILE: ConfigFile[_SectorFile] = ConfigFile(
+    _SectorFile, "tickstock_pipelines.config", _SHIPPED, ENV_VAR, "sector map", SectorMapError,
+    check=_check_codes, prepare=_codes_as_numbers)
 
 
 # --- classification --------------------------------------------------------------------------------
@@ -219,7 +173,7 @@ def _parse_code(sic_code: str | int | None) -> int | None:
     if isinstance(sic_code, int) and not isinstance(sic_code, bool):
         return sic_code if 0 <= sic_code <= _MAX_CODE else None
     if isinstance(sic_code, str) and re.fullmatch(r"\d{1,4}", sic_code.strip()):
-        return int(sic_code)
+        return int(sic_code.strip())
     return None
 
 
@@ -250,8 +204,7 @@ class SectorMap:
         return Classification(self._by_code[code] or UNKNOWN, industry)
 
 
-def parse_sector_map(text: str, source: str = "sic_sectors.yaml") -> SectorMap:
-    table = load_yaml_model(_SectorFile, text, source, SectorMapError, _check_codes(source))
+def _table(table: _SectorFile) -> SectorMap:
     return SectorMap(
         {code: (entry.sector, entry.industry) for code, entry in table.exact.items()},
         [(r.start, r.end, r.sector) for r in table.ranges],
@@ -260,16 +213,15 @@ def parse_sector_map(text: str, source: str = "sic_sectors.yaml") -> SectorMap:
 
 @cache
 def _shipped() -> SectorMap:
-    text, source = read_config_text(None, _SHIPPED, SectorMapError)
-    return parse_sector_map(text, source)
+    return _table(SECTOR_MAP_FILE.load())
 
 
-def load_sector_map(path: str | Path | None = None) -> SectorMap:
-    """The shipped table (read once per process) or a user's file (read on every call: it may change)."""
-    if path is None:
+def load_sector_map(path: str | os.PathLike[str] | None = None) -> SectorMap:
+    """The shipped map overlaid by the user's file (`path`, else TICKSTOCK_SECTOR_MAP); the shipped map
+    alone is read once per process, a user's file on every call (it may change)."""
+    if SECTOR_MAP_FILE.user_path(path) is None:
         return _shipped()
-    text, source = read_config_text(path, _SHIPPED, SectorMapError)
-    return parse_sector_map(text, source)
+    return _table(SECTOR_MAP_FILE.load(path))
 
 
 def classified_share(classifications: Iterable[Classification]) -> float:

@@ -86,6 +86,24 @@ def upsert_symbols(conn: sa.Connection, rows: Iterable[dict[str, object]]) -> in
     return len(rows)
 
 
+def reclassify(conn: sa.Connection, sectors: SectorMap) -> int:
+    """Sector and industry of every stored row from its stored SIC code under `sectors`, so a changed map
+    (a user's override, a new shipped version) reaches rows whose details are still fresh. Returns how
+    many rows changed; rows `record` would not classify (an ETF without a SIC code) are left alone."""
+    rows = conn.execute(sa.text(
+        "SELECT symbol, sic_code, sic_description, sector, industry FROM symbols "
+        "WHERE upper(type) = 'CS' OR sic_code IS NOT NULL")).all()
+    changed = []
+    for row in rows:
+        found = sectors.classify(row.sic_code, row.sic_description)
+        if (found.sector, found.industry) != (row.sector, row.industry):
+            changed.append({"symbol": row.symbol, "sector": found.sector, "industry": found.industry})
+    if changed:
+        conn.execute(sa.text("UPDATE symbols SET sector = :sector, industry = :industry, "
+                             "last_updated = now() WHERE symbol = :symbol"), changed)
+    return len(changed)
+
+
 def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: SectorMap,
                   progress: Callable[[int, int], None] | None = None,
                   ) -> tuple[list[dict[str, object]], SyncResult]:
