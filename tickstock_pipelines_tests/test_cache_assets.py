@@ -29,7 +29,7 @@ from tickstock_pipelines_tests.cache_fixtures import (
 )
 
 FAMILIES = ["market_cap", "sector_leaders", "market_leaders", "themes", "industry", "etf_universes",
-            "complete", "stats"]
+            "complete", "stats", "combo"]
 CHANNELS = ["cache_updates", "universe_updates", "admin_notifications"]
 
 
@@ -100,7 +100,7 @@ def test_definitions_pin_keys_groups_deps_and_job() -> None:
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(FAMILIES)
     assert {c.check_key.name for c in CACHE_CHECKS} == {
         "coverage_meets_goal", "buckets_match_symbols", "every_sector_has_leaders",
-        "themes_hold_only_loaded_tickers", "complete_lists_match_symbols"}
+        "themes_hold_only_loaded_tickers", "complete_lists_match_symbols", "combo_matches_symbols"}
 
 
 def test_full_materialization_writes_every_family_with_metadata_and_passing_checks(
@@ -128,7 +128,8 @@ def test_full_materialization_writes_every_family_with_metadata_and_passing_chec
     assert committed["market_cap"] == 5 and sum(committed.values()) == sum(
         m["entries_written"] for m in metadata.values())
     checks = _checks(result)
-    assert len(checks) == 13 and all(checks.values()), checks
+    assert len(checks) == 15 and all(checks.values()), checks
+    assert checks[("combo", "combo_matches_symbols")]
     assert {(f, "protected_rows_unchanged") for f in FAMILIES} <= set(checks)
     assert cache_values(database_uri)[("app_settings", "ui", "theme")] == {"dark": True}
 
@@ -181,6 +182,7 @@ def test_checks_fail_on_a_tampered_cache(resources: dict, instance, database_uri
                       ("themes", "themes_hold_only_loaded_tickers"): False,
                       ("sector_leaders", "every_sector_has_leaders"): False,
                       ("complete", "complete_lists_match_symbols"): False,
+                      ("combo", "combo_matches_symbols"): False,  # AAPL fell out, SPY is gone
                       ("stats", "coverage_meets_goal"): True}
     evaluations = _evaluations(result)
     assert all(e.severity == dg.AssetCheckSeverity.ERROR for k, e in evaluations.items() if not e.passed)

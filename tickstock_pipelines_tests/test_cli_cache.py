@@ -54,7 +54,7 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
     (line,) = result.stdout.splitlines()
     produced = len(_family_rows(loaded))
     assert line.startswith(f"tickstock: cache rebuild (replace, DEFAULT) committed {produced} entries for "
-                           f"8 families: {produced} new, 0 changed, 0 unchanged, 0 deleted;")
+                           f"9 families: {produced} new, 0 changed, 0 unchanged, 0 deleted;")
     values = cache_values(loaded)
     assert values[("stock_universe", "market_cap", "mega_cap")]["count"] == 3
     assert values[("app_settings", "ui", "theme")] == {"dark": True}

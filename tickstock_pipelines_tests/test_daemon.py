@@ -71,7 +71,7 @@ def test_tickstock_ui_serves_the_location_and_its_daemon_rebuilds_the_cache_once
     [repo] = data["repositoriesOrError"]["nodes"]
     assert {s["name"] for s in repo["schedules"]} == {"weekly_refresh", "monthly_full_rebuild",
                                                        "quarterly_theme_review"}
-    assert len(repo["assetNodes"]) == 13  # 4 market data + 8 families + theme_review
+    assert len(repo["assetNodes"]) == 14  # 4 market data + 9 families + theme_review
 
     load = subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", "load", "--symbols", "KO,PEP",
                            "--months", "1"], env=env, capture_output=True, text=True, timeout=300)

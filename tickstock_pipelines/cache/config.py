@@ -97,14 +97,19 @@ class EtfCategory(StrictModel):
     name_patterns: list[str] = Field(default_factory=list)
     underlying_index_patterns: list[str] = Field(default_factory=list)
     exclude_name_patterns: list[str] = Field(default_factory=list)
+    every_etf: bool = Field(default=False, description="every active ETF (etf_all); no other matcher")
 
     _patterns = field_validator(
         "name_patterns", "underlying_index_patterns", "exclude_name_patterns")(_compiled)
 
     @model_validator(mode="after")
     def _has_matcher(self) -> EtfCategory:
-        if not (self.tickers or self.name_patterns or self.underlying_index_patterns):
-            raise ValueError("needs at least one of tickers, name_patterns, underlying_index_patterns")
+        matchers = self.tickers or self.name_patterns or self.underlying_index_patterns
+        if self.every_etf and (matchers or self.exclude_name_patterns):
+            raise ValueError("every_etf takes every ETF: it has no tickers or patterns")
+        if not (matchers or self.every_etf):
+            raise ValueError("needs at least one of tickers, name_patterns, underlying_index_patterns, "
+                             "every_etf")
         if self.display_name == "complete":
             raise ValueError("display_name 'complete' is reserved for etf_universe|complete")
         return self
@@ -114,6 +119,16 @@ class CompleteConfig(StrictModel):
     stocks_top_n: int = Field(default=1000, ge=1)
     etfs_top_n: int = Field(default=100, ge=1)
     etp_types: list[str] = Field(default_factory=lambda: ["ETF", "ETN", "ETV", "ETS"], min_length=1)
+
+
+class ComboConfig(StrictModel):
+    """`stock_etf_combo|<name>|<key>` and `<key>_detailed`: the top stocks, then the essential ETFs."""
+
+    name: DisplayName = "stock_etf_test"
+    key: Slug = "combo_test"
+    top_stocks: int = Field(default=50, ge=1, le=100_000)
+    essential_etfs: list[Ticker] = Field(default_factory=list, description="in this order, when loaded")
+    description: DisplayName = "Top stocks by market cap, then the essential ETFs"
 
 
 class QualityConfig(StrictModel):
@@ -130,6 +145,7 @@ class CacheConfig(StrictModel):
     industries: dict[Slug, IndustryGroup]
     etf_categories: dict[Slug, EtfCategory]
     complete: CompleteConfig = CompleteConfig()
+    combo: ComboConfig = ComboConfig()
     quality: QualityConfig = QualityConfig()
 
     @model_validator(mode="after")

@@ -116,3 +116,31 @@ def complete_counts(cache: dict[Ident, Any], symbols: pd.DataFrame, config: Cach
                              "extra": sorted(have_set - want)[:_SAMPLE]}
     summary = ", ".join(f"{k} {v['cache']}/{v['symbols']}" for k, v in details.items())
     return Verdict(passed, summary, details)
+
+
+def combo_consistent(cache: dict[Ident, Any], symbols: pd.DataFrame, config: CacheConfig) -> Verdict:
+    """`combo_test` is the top N stocks then the loaded essential ETFs, and `_detailed` lists the same
+    members with counts, composition and member types that agree."""
+    from tickstock_pipelines.cache.families import combo as combo_family
+
+    stocks, etf_rows = combo_family.members(symbols, config)
+    expected = stocks["symbol"].tolist() + etf_rows["symbol"].tolist()
+    name, key = config.combo.name, config.combo.key
+    plain = cache.get((combo_family.TYPE, name, key))
+    detail = cache.get((combo_family.TYPE, name, f"{key}_detailed")) or {}
+    listed_stocks = [s.get("ticker") for s in detail.get("stocks", []) if s.get("type") == "stock"]
+    listed_etfs = [e.get("ticker") for e in detail.get("etfs", []) if e.get("type") == "etf"]
+    problems = []
+    if plain != expected:
+        problems.append(f"{key} is not the top {config.combo.top_stocks} stocks, then the loaded essentials")
+    if listed_stocks + listed_etfs != expected:
+        problems.append(f"{key}_detailed members differ")
+    if detail.get("count") != len(expected) or detail.get("composition") != {
+            "stocks": len(stocks), "etfs": len(etf_rows)}:
+        problems.append(f"{key}_detailed count or composition is wrong")
+    summary = (f"{len(stocks)} stocks + {len(etf_rows)} essential ETFs"
+               + (f": {'; '.join(problems)}" if problems else ", both entries agree"))
+    return Verdict(not problems, summary,
+                   {"stocks": len(stocks), "etfs": len(etf_rows), "problems": problems,
+                    "essential_etfs_not_loaded": [t for t in config.combo.essential_etfs
+                                                  if t not in set(etf_rows["symbol"])][:_SAMPLE]})

@@ -55,7 +55,7 @@ def text_matches(text: pd.Series, patterns: list[str]) -> pd.Series:
     return TextIndex(text).matches(patterns)
 
 
-def _values(series: pd.Series) -> list[Any]:
+def values(series: pd.Series) -> list[Any]:
     """Column values with every kind of missing (NaN, NA, None) as None, ready for JSON."""
     return [None if v is None or v != v else v for v in series.astype(object).tolist()]
 
@@ -99,9 +99,9 @@ def etfs(symbols: pd.DataFrame) -> pd.DataFrame:
 def stock_objects(stocks: pd.DataFrame) -> list[dict[str, Any]]:
     """Contract §6 stock objects, rank 1-based in the given order; industry falls back to the SIC text."""
     industry = stocks["industry"].astype(object).where(stocks["industry"].notna(), stocks["sic_description"])
-    columns = zip(_values(stocks["symbol"]), _values(stocks["name"]), _values(stocks["market_cap"]),
-                  _values(sectors(stocks)), _values(industry), _values(stocks["primary_exchange"]),
-                  _values(stocks["market"]), strict=True)
+    columns = zip(values(stocks["symbol"]), values(stocks["name"]), values(stocks["market_cap"]),
+                  values(sectors(stocks)), values(industry), values(stocks["primary_exchange"]),
+                  values(stocks["market"]), strict=True)
     return [
         {"ticker": t, "name": n, "rank": i, "market_cap": c, "sector": s, "industry": ind,
          "exchange": x, "market": m}
@@ -121,9 +121,9 @@ ETF_FIELDS = ("etf_type", "issuer", "underlying_index", "correlation_reference",
 
 def etf_objects(products: pd.DataFrame) -> list[dict[str, Any]]:
     """ETF detail objects, rank 1-based; unknown AUM and expense ratio stay null (never invented)."""
-    base = zip(_values(products["symbol"]), _values(products["name"]), _values(products["type"]),
-               _values(products["primary_exchange"]), strict=True)
-    extra = {f: _values(products[f]) for f in ETF_FIELDS}
+    base = zip(values(products["symbol"]), values(products["name"]), values(products["type"]),
+               values(products["primary_exchange"]), strict=True)
+    extra = {f: values(products[f]) for f in ETF_FIELDS}
     return [
         {"ticker": t, "name": n, "rank": i, "type": ty, "exchange": x,
          **{f: extra[f][i - 1] for f in ETF_FIELDS}}

@@ -1,4 +1,4 @@
-"""One multi-asset over the eight families: the selected ones are built and committed in one transaction.
+"""One multi-asset over the nine families: the selected ones are built and committed in one transaction.
 
 Materializing one family in the UI updates just that family; `cache_rebuild_job` rebuilds them all.
 Redis hears about it only after the commit; if Redis is down the run still succeeds and says so.

@@ -88,5 +88,15 @@ def complete_lists_match_symbols(context: AssetCheckExecutionContext,
     return _result(verify.complete_counts(cache, symbols, config), env)
 
 
+@asset_check(asset="combo", name="combo_matches_symbols",
+             description="combo_test is the top 50 stocks by market cap then the essential ETFs that are "
+                         "loaded, and combo_test_detailed lists the same members with the right count, "
+                         "composition and member types.")
+def combo_matches_symbols(context: AssetCheckExecutionContext,
+                          database: DatabaseResource) -> AssetCheckResult:
+    cache, symbols, config, env = _inputs(context, database, "combo")
+    return _result(verify.combo_consistent(cache, symbols, config), env)
+
+
 CACHE_CHECKS = [coverage_meets_goal, buckets_match_symbols, every_sector_has_leaders,
-                themes_hold_only_loaded_tickers, complete_lists_match_symbols]
+                themes_hold_only_loaded_tickers, complete_lists_match_symbols, combo_matches_symbols]

@@ -1,4 +1,4 @@
-"""The eight cache-entry families as asset specs: what the UI shows for each."""
+"""The nine cache-entry families as asset specs: what the UI shows for each."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ DESCRIPTIONS: dict[str, str] = {
     "complete": "Complete universes: top 1000 stocks and top 100 ETFs with full objects; all_stocks, "
                 "all_etfs and all_etps as ticker arrays.",
     "stats": "stock_stats|universe|summary: totals, market cap, sectors and exchanges for the overview.",
+    "combo": "stock_etf_combo|stock_etf_test: combo_test (the top 50 stocks, then the essential ETFs that "
+             "are loaded) and combo_test_detailed (the same with stock and ETF objects).",
 }
 
 FAMILY_SPECS: list[AssetSpec] = [

@@ -1,4 +1,4 @@
-"""The eight cache-entry families: name → pure builder, and which family owns an existing row."""
+"""The nine cache-entry families: name → pure builder, and which family owns an existing row."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 from tickstock_pipelines.cache.config import CacheConfig
 from tickstock_pipelines.cache.entries import CacheEntry
 from tickstock_pipelines.cache.families import (
+    combo,
     complete,
     etf_universes,
     industry,
@@ -30,6 +31,7 @@ FAMILIES: dict[str, Builder] = {
     "etf_universes": etf_universes.build,
     "complete": complete.build,
     "stats": stats.build,
+    "combo": combo.build,
 }
 FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
 
@@ -46,6 +48,8 @@ def family_of(type_: str, name: str) -> str | None:
         return "complete" if name == "complete" else "etf_universes"
     if type_ == "stock_stats":
         return "stats" if name == "universe" else None
+    if type_ == combo.TYPE:
+        return "combo"  # the whole type: a replace rebuild leaves exactly the combo it produced
     return None
 
 

@@ -1,7 +1,8 @@
 """`etf_universe|<Display>|<key>` (ticker array) and `<key>_detailed` (`{"count", "etfs"}`) per category.
 
 An ETF is in a category when it is listed there explicitly, or its name or underlying index matches a
-pattern and its name matches no exclude pattern. Only active type ETF; order is AUM, then dollar volume.
+pattern and its name matches no exclude pattern; a category with `every_etf` (etf_all) holds every ETF.
+Only active type ETF; order is AUM, then dollar volume.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from tickstock_pipelines.cache.views import TextIndex, etf_objects, etfs, ticker
 
 def matches(products: pd.DataFrame, category: EtfCategory,
             names: TextIndex | None = None, indexes: TextIndex | None = None) -> pd.Series:
+    if category.every_etf:
+        return pd.Series(True, index=products.index)
     names = names or TextIndex(products["name"])
     indexes = indexes or TextIndex(products["underlying_index"])
     by_rule = names.matches(category.name_patterns) | indexes.matches(category.underlying_index_patterns)
