@@ -135,12 +135,15 @@ def test_full_materialization_writes_every_family_with_metadata_and_passing_chec
 
 
 def test_coverage_below_goal_warns_without_failing_the_run(resources: dict, instance) -> None:
-    result = _materialize(resources, instance)  # NOCAP and ZERO are in no category: 10 of 12
+    result = _materialize(resources, instance)  # NOCAP, ZERO and MYST (Unknown) in no category: 15 of 18
     assert result.success
     coverage = _evaluations(result)[("stats", "coverage_meets_goal")]
     assert coverage.passed is False and coverage.severity == dg.AssetCheckSeverity.WARN
-    assert coverage.description == "83.3% of 12 active stocks in a category (goal 90%)"
-    assert coverage.metadata["uncovered_sample"].value == ["NOCAP", "ZERO"]
+    assert coverage.description == (
+        "83.3% of 18 active stocks and ETFs in a category (goal 90%): stocks 75.0% (sector leaders, themes, "
+        "industries), ETFs 100.0% (ETF categories); market-cap buckets 83.3% by construction")
+    assert coverage.metadata["uncovered_sample"].value == ["MYST", "NOCAP", "ZERO"]
+    assert coverage.metadata["by_kind"].value["sector_leaders"] == {"members": 9, "of": 12, "share": 0.75}
     assert all(passed for key, passed in _checks(result).items() if key[1] != "coverage_meets_goal")
 
 

@@ -20,7 +20,7 @@ from tickstock_pipelines_tests.cache_fixtures import (
 from tickstock_pipelines_tests.cli_helpers import said, tickstock
 from tickstock_pipelines_tests.redis_helpers import heard, redis_server
 
-FAMILY_TYPES = ("stock_universe", "etf_universe", "themes", "stock_stats")
+FAMILY_TYPES = ("stock_universe", "etf_universe", "themes", "stock_stats", "stock_etf_combo")
 
 
 
@@ -127,6 +127,8 @@ def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
     assert report["symbols"]["active_stocks"] == 12 and report["symbols"]["stocks_with_market_cap"] == 10
     assert report["symbols"]["complete_lists_match"] is True
     assert report["quality"]["market_cap_buckets_consistent"] is True
+    assert report["coverage"]["by_kind"]["etf_categories"] == {"members": 6, "of": 6, "share": 1.0}
+    assert report["quality"]["sectors"]["without_leaders"][0] == "Consumer Staples"
     assert report["quality"]["families_missing"] == [] and report["quality"]["protected_rows"] == 1
     assert report["freshness"]["cache_current"] is True
     assert {r["code"] for r in report["recommendations"]} == {
@@ -144,7 +146,10 @@ def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
     assert f"Entries: {total}  " in text.stdout
     assert "  stock_universe|market_cap|mega_cap: 3" in text.stdout
     assert "market-cap buckets consistent: yes" in text.stdout
-    assert "coverage 83.3% (10/12 active stocks in a category; goal 90%)" in text.stdout
+    assert ("coverage 83.3% (15/18 active stocks and ETFs in a category; goal 90%): market_cap 83.3%, "
+            "sector_leaders 75.0%, themes 25.0%, industries 75.0%, etf_categories 100.0%") in text.stdout
+    assert ("sectors: 6 of 11 sectors have leaders; none for Consumer Staples, Industrials, Materials, "
+            "Utilities, Communication Services; SIC-coded stocks classified 90.9% of 11") in text.stdout
     assert "2 active stocks have no market cap" in text.stdout
     assert "none: the cache looks right" not in text.stdout
 

@@ -64,7 +64,7 @@ def build_report(engine: sa.Engine, config: CacheConfig, *, environment: str = "
         "entries": entries,
         "freshness": _freshness(rows, cache, symbols, config, now),
         "symbols": _comparison(cache, symbols, config),
-        "coverage": verify.coverage(cache, symbols, config.quality.coverage_goal).details,
+        "coverage": verify.coverage(cache, symbols, config).details,  # the same figures as the checks
         "quality": _quality(cache, symbols, config),
     }
     report["recommendations"] = _recommendations(report, config)
@@ -119,6 +119,7 @@ def _quality(cache: dict, symbols: pd.DataFrame, config: CacheConfig) -> dict[st
         "market_cap_buckets_consistent": buckets.passed,
         "market_cap_buckets": buckets.details,
         "sectors_without_leaders": leaders.details["missing"],
+        "sectors": {**leaders.details, "summary": leaders.summary},
         "theme_entries_with_unloaded_tickers": themes.details["strays"],
         "configured_theme_tickers_not_loaded": sorted(configured - loaded),
         "stocks_unknown_sector": int((sectors(stocks) == UNKNOWN_SECTOR).sum()),
@@ -154,8 +155,9 @@ def _recommendations(report: dict[str, Any], config: CacheConfig) -> list[dict[s
         add("symbols_stale", f"symbols last refreshed {fresh['symbols_age_days']:.0f} days ago: run the "
                              "weekly refresh (tickstock load) and rebuild")
     if sym["symbols_rows"] and cov["share"] < cov["goal"]:
-        add("coverage_below_goal", f"{cov['uncovered']} active stocks are in no category ({cov['share']:.1%} "
-                                   f"< {cov['goal']:.0%}): add industry groups or themes in the cache config")
+        add("coverage_below_goal", f"{cov['uncovered']} active stocks and ETFs are in no category "
+                                   f"({cov['share']:.1%} < {cov['goal']:.0%}): add industry groups, themes "
+                                   "or ETF categories in the cache config")
     if q["stocks_without_market_cap"]:
         add("missing_market_caps", f"{q['stocks_without_market_cap']} active stocks have no market cap and "
                                    "are left out of ranked universes: reload their details")
@@ -235,8 +237,11 @@ def render_text(report: dict[str, Any]) -> str:
                                for k, v in s["complete_lists"].items())]
     c, q = report["coverage"], report["quality"]
     lines += ["", "Coverage and quality:",
-              f"  coverage {c['share']:.1%} ({c['covered']}/{c['total']} active stocks in a category; "
-              f"goal {c['goal']:.0%})",
+              f"  coverage {c['share']:.1%} ({c['covered']}/{c['total']} active stocks and ETFs in a "
+              f"category; goal {c['goal']:.0%}): "
+              + ", ".join(f"{k} {v['share']:.1%}" for k, v in c["by_kind"].items()),
+              f"  sectors: {q['sectors']['summary']}; SIC-coded stocks classified "
+              f"{q['sectors']['sic']['share']:.1%} of {q['sectors']['sic']['sic_coded_stocks']}",
               f"  market-cap buckets consistent: {'yes' if q['market_cap_buckets_consistent'] else 'NO'}",
               f"  sectors without leaders: {', '.join(q['sectors_without_leaders']) or 'none'}",
               f"  stocks without market cap {q['stocks_without_market_cap']}, sector Unknown "

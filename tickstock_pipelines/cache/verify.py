@@ -12,10 +12,9 @@ from tickstock_pipelines.cache.config import CacheConfig
 from tickstock_pipelines.cache.entries import slug, tickers_of
 from tickstock_pipelines.cache.families.market_cap import bucket_bounds
 from tickstock_pipelines.cache.views import active_stocks, etfs, ordered_products, ranked_stocks, sectors
+from tickstock_pipelines.loading.sectors import SECTORS, UNKNOWN
 
 Ident = tuple[str, str, str]
-# Universes that put a stock in a "category" (complete lists hold everything, so they do not count).
-CATEGORY_NAMES = frozenset({"market_cap", "sector_leaders", "market_leaders", "themes", "industry"})
 _SAMPLE = 20
 
 
@@ -36,20 +35,58 @@ def read_cache(conn: sa.Connection | sa.Engine, environment: str) -> dict[Ident,
     return {(r.type, r.name, r.key): r.value for r in rows}
 
 
-def coverage(cache: dict[Ident, Any], symbols: pd.DataFrame, goal: float) -> Verdict:
-    """Share of active stocks in at least one category: market cap, sector, leaders, theme or industry."""
-    categorised: set[str] = set()
-    for (type_, name, _), value in cache.items():
-        if (type_ == "stock_universe" and name in CATEGORY_NAMES) or type_ == "themes":
-            categorised.update(tickers_of(value) or [])
-    stocks = active_stocks(symbols)["symbol"].tolist()
-    covered = [t for t in stocks if t in categorised]
-    share = len(covered) / len(stocks) if stocks else 1.0
-    missing = sorted(set(stocks) - set(covered))
-    summary = f"{share:.1%} of {len(stocks)} active stocks in a category (goal {goal:.0%})"
-    return Verdict(share >= goal, summary,
-                   {"covered": len(covered), "total": len(stocks), "share": round(share, 4), "goal": goal,
-                    "uncovered": len(missing), "uncovered_sample": missing[:_SAMPLE]})
+# The kinds of category the coverage figure is given for, by the (type, name) of their entries. Market-cap
+# buckets hold every stock with a market cap by construction and `every_etf` categories (etf_all) every
+# ETF: they are shown, but only the selective kinds count towards coverage.
+STOCK_KINDS = ("market_cap", "sector_leaders", "themes", "industries")
+SELECTIVE_STOCK_KINDS = ("sector_leaders", "themes", "industries")
+_STOCK_KIND_OF = {"market_cap": "market_cap", "sector_leaders": "sector_leaders", "themes": "themes",
+                  "industry": "industries"}
+
+
+def _members_by_kind(cache: dict[Ident, Any], config: CacheConfig) -> dict[str, set[str]]:
+    every = {key for key, c in config.etf_categories.items() if c.every_etf}
+    every |= {f"{key}_detailed" for key in every}
+    kinds: dict[str, set[str]] = {k: set() for k in (*STOCK_KINDS, "etf_categories")}
+    for (type_, name, key), value in cache.items():
+        if type_ == "themes" or (type_ == "stock_universe" and name in _STOCK_KIND_OF):
+            kinds["themes" if type_ == "themes" else _STOCK_KIND_OF[name]].update(tickers_of(value) or [])
+        elif type_ == "etf_universe" and name != "complete" and key not in every:
+            kinds["etf_categories"].update(tickers_of(value) or [])
+    return kinds
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 1.0
+
+
+def coverage(cache: dict[Ident, Any], symbols: pd.DataFrame, config: CacheConfig) -> Verdict:
+    """Share of active stocks and ETFs in a selective category (sector leaders, a theme or an industry
+    group for a stock; an ETF category other than etf_all for an ETF), with the figure of every kind."""
+    kinds = _members_by_kind(cache, config)
+    stocks, etf_list = active_stocks(symbols)["symbol"].tolist(), etfs(symbols)["symbol"].tolist()
+    by_kind = {kind: {"members": len(kinds[kind] & set(stocks)), "of": len(stocks),
+                      "share": _share(len(kinds[kind] & set(stocks)), len(stocks))} for kind in STOCK_KINDS}
+    in_etf_category = kinds["etf_categories"] & set(etf_list)
+    by_kind["etf_categories"] = {"members": len(in_etf_category), "of": len(etf_list),
+                                 "share": _share(len(in_etf_category), len(etf_list))}
+    selective = set().union(*(kinds[k] for k in SELECTIVE_STOCK_KINDS))
+    stocks_covered = [t for t in stocks if t in selective]
+    etfs_covered = [t for t in etf_list if t in in_etf_category]
+    covered, total = len(stocks_covered) + len(etfs_covered), len(stocks) + len(etf_list)
+    share, goal = _share(covered, total), config.quality.coverage_goal
+    missing = sorted(set(stocks) - set(stocks_covered)) + sorted(set(etf_list) - set(etfs_covered))
+    summary = (f"{share:.1%} of {total} active stocks and ETFs in a category (goal {goal:.0%}): stocks "
+               f"{_share(len(stocks_covered), len(stocks)):.1%} (sector leaders, themes, industries), ETFs "
+               f"{by_kind['etf_categories']['share']:.1%} (ETF categories); market-cap buckets "
+               f"{by_kind['market_cap']['share']:.1%} by construction")
+    return Verdict(share >= goal, summary, {
+        "covered": covered, "total": total, "share": share, "goal": goal,
+        "stocks": {"covered": len(stocks_covered), "total": len(stocks),
+                   "share": _share(len(stocks_covered), len(stocks))},
+        "etfs": {"covered": len(etfs_covered), "total": len(etf_list),
+                 "share": _share(len(etfs_covered), len(etf_list))},
+        "by_kind": by_kind, "uncovered": len(missing), "uncovered_sample": missing[:_SAMPLE]})
 
 
 def bucket_consistency(cache: dict[Ident, Any], symbols: pd.DataFrame, config: CacheConfig) -> Verdict:
@@ -75,14 +112,37 @@ def bucket_consistency(cache: dict[Ident, Any], symbols: pd.DataFrame, config: C
                     "duplicated": duplicated[:_SAMPLE], "missing_keys": missing_keys})
 
 
+def sic_classified(symbols: pd.DataFrame) -> dict[str, Any]:
+    """Active stocks with a SIC code, and the share the sector map gives a real sector (not Unknown)."""
+    stocks = active_stocks(symbols)
+    coded = stocks[stocks["sic_code"].notna() & (stocks["sic_code"].astype(str).str.strip() != "")]
+    known = int((sectors(coded) != UNKNOWN).sum())
+    unknown_codes = sorted(set(coded.loc[sectors(coded) == UNKNOWN, "sic_code"].astype(str)))
+    return {"sic_coded_stocks": len(coded), "classified": known, "share": _share(known, len(coded)),
+            "unclassified_codes": unknown_codes[:_SAMPLE]}
+
+
 def sector_leaders_present(cache: dict[Ident, Any], symbols: pd.DataFrame, config: CacheConfig) -> Verdict:
-    """Every sector of a ranked stock (except the excluded `Unknown`) has a non-empty leaders key."""
-    n = config.sector_leaders.top_n
-    present = sorted(set(sectors(ranked_stocks(symbols))) - set(config.sector_leaders.excluded_sectors))
-    missing = [s for s in present
-               if not tickers_of(cache.get(("stock_universe", "sector_leaders", f"top_{n}_{slug(s)}")))]
-    return Verdict(not missing, f"{len(present) - len(missing)} of {len(present)} sectors have leaders",
-                   {"sectors": present, "missing": missing})
+    """Checked against TickStock's eleven sectors: every one that has ranked stocks has a non-empty leaders
+    key, and no stock carries a name outside the eleven; the sectors without leaders are named."""
+    n, excluded = config.sector_leaders.top_n, set(config.sector_leaders.excluded_sectors)
+    eleven = [s for s in SECTORS if s not in excluded]
+    present = set(sectors(ranked_stocks(symbols))) - excluded
+    with_leaders = [s for s in eleven
+                    if tickers_of(cache.get(("stock_universe", "sector_leaders", f"top_{n}_{slug(s)}")))]
+    without = [s for s in eleven if s not in with_leaders]
+    missing = [s for s in without if s in present]  # stocks there, but no leaders: the cache is wrong
+    unexpected = sorted(present - set(SECTORS) - {UNKNOWN})
+    summary = f"{len(with_leaders)} of {len(eleven)} sectors have leaders"
+    if without:
+        summary += f"; none for {', '.join(without)}"
+        if missing:
+            summary += f" ({', '.join(missing)} with stocks)"
+    if unexpected:
+        summary += f"; sector names TickStock does not know: {', '.join(unexpected)}"
+    return Verdict(not missing and not unexpected, summary,
+                   {"sectors": eleven, "with_leaders": with_leaders, "without_leaders": without,
+                    "missing": missing, "unexpected": unexpected, "sic": sic_classified(symbols)})
 
 
 def themes_loaded(cache: dict[Ident, Any], symbols: pd.DataFrame) -> Verdict:

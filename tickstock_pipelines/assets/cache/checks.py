@@ -44,12 +44,14 @@ def _flat(details: dict) -> dict:
 
 
 @asset_check(asset="stats", name="coverage_meets_goal",
-             additional_deps=["market_cap", "sector_leaders", "market_leaders", "themes", "industry"],
-             description="At least 90% (quality.coverage_goal) of active stocks appear in a category: a "
-                         "market-cap bucket, sector leaders, market leaders, a theme or an industry group.")
+             additional_deps=["market_cap", "sector_leaders", "themes", "industry", "etf_universes"],
+             description="At least 90% (quality.coverage_goal) of active stocks and ETFs are in a selective "
+                         "category: sector leaders, a theme or an industry group for a stock, an ETF "
+                         "category other than etf_all for an ETF. Metadata gives each kind's figure "
+                         "(market-cap buckets hold every stock with a cap by construction: not counted).")
 def coverage_meets_goal(context: AssetCheckExecutionContext, database: DatabaseResource) -> AssetCheckResult:
     cache, symbols, config, env = _inputs(context, database, "stats")
-    verdict = verify.coverage(cache, symbols, config.quality.coverage_goal)
+    verdict = verify.coverage(cache, symbols, config)
     return _result(verdict, env, AssetCheckSeverity.WARN)  # a soft goal: warn, do not fail the run
 
 
@@ -63,8 +65,9 @@ def buckets_match_symbols(context: AssetCheckExecutionContext,
 
 
 @asset_check(asset="sector_leaders", name="every_sector_has_leaders",
-             description="Every sector present among active stocks with a market cap (except Unknown) has "
-                         "a non-empty top_10_<sector> entry.")
+             description="Checked against TickStock's eleven sectors: each one with ranked stocks has a "
+                         "non-empty top_10_<sector> entry and no stock has another sector name; names the "
+                         "sectors without leaders and gives the share of SIC-coded stocks classified.")
 def every_sector_has_leaders(context: AssetCheckExecutionContext,
                              database: DatabaseResource) -> AssetCheckResult:
     cache, symbols, config, env = _inputs(context, database, "sector_leaders")
