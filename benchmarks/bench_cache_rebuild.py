@@ -197,7 +197,7 @@ class SeedStyleRebuild:
             if category.underlying_index_patterns:
                 rules.append("coalesce(underlying_index, '') ~* %s")
                 params.append(_pg_regex(category.underlying_index_patterns))
-            by_rule = f"({' OR '.join(rules)})" if rules else "false"
+            by_rule = f"({' OR '.join(rules)})" if rules else ("true" if category.every_etf else "false")
             if category.exclude_name_patterns:
                 by_rule += " AND NOT name ~* %s"
                 params.append(_pg_regex(category.exclude_name_patterns))
@@ -225,6 +225,23 @@ class SeedStyleRebuild:
         types = (self.config.complete.etp_types,)
         etps = [r[0] for r in self._select(f"SELECT symbol {_ETPS} {_BY_AUM}", types)]
         self._insert("etf_universe", "complete", "all_etps", etps)
+
+    def combo(self) -> None:
+        combo = self.config.combo
+        stocks = self._universe(self._select(f"SELECT {_STOCK_COLUMNS} {_STOCKS} {_BY_CAP} LIMIT %s",
+                                             (combo.top_stocks,)))["stocks"]
+        loaded = {r[0]: r for r in self._select(
+            f"SELECT symbol, name, etf_type, issuer, primary_exchange, market {_ETPS} AND symbol = ANY(%s)",
+            (self.config.complete.etp_types, combo.essential_etfs))}
+        etfs = [loaded[t] for t in dict.fromkeys(combo.essential_etfs) if t in loaded]
+        members = [s["ticker"] for s in stocks] + [e[0] for e in etfs]
+        self._insert("stock_etf_combo", combo.name, combo.key, members)
+        self._insert("stock_etf_combo", combo.name, f"{combo.key}_detailed", {
+            "count": len(stocks) + len(etfs), "description": combo.description,
+            "composition": {"stocks": len(stocks), "etfs": len(etfs)},
+            "stocks": [{**s, "type": "stock"} for s in stocks],
+            "etfs": [{"name": n, "ticker": t, "etf_type": e, "issuer": i, "exchange": x, "market": m,
+                      "type": "etf"} for t, n, e, i, x, m in etfs]})
 
     def stats(self) -> None:
         one = self._select
