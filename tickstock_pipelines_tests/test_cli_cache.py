@@ -58,6 +58,13 @@ def test_rebuild_replace_then_append_keeps_or_removes_custom_universes(
     values = cache_values(loaded)
     assert values[("stock_universe", "market_cap", "mega_cap")]["count"] == 3
     assert values[("app_settings", "ui", "theme")] == {"dark": True}
+    # TickStock's own keys: the combo pair and the ETF categories etf_factor and etf_all.
+    combo = values[("stock_etf_combo", "stock_etf_test", "combo_test")]
+    assert combo[:3] == ["AAPL", "MSFT", "NVDA"] and combo[-5:] == ["SPY", "QQQ", "VOO", "AGG", "GLD"]
+    detailed = values[("stock_etf_combo", "stock_etf_test", "combo_test_detailed")]
+    assert detailed["composition"] == {"stocks": 10, "etfs": 5} and detailed["etfs"][0]["type"] == "etf"
+    assert values[("etf_universe", "All ETFs", "etf_all")] == values[("etf_universe", "complete", "all_etfs")]
+    assert ("etf_universe", "Factor ETFs", "etf_factor_detailed") in values
     assert execute(loaded, "SELECT count(*) FROM missed_notifications")[0][0] == 0
     run_id = line.rsplit("(run ", 1)[1].rstrip(")")
     assert execute(loaded, "SELECT status FROM runs WHERE run_id = :r", {"r": run_id})[0][0] == "SUCCESS"
