@@ -20,6 +20,7 @@ from dagster import (
     BackfillPolicy,
     BetaWarning,
     Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -28,6 +29,7 @@ from pydantic import Field
 
 from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
 from tickstock_pipelines.assets.partitions import symbol_partitions
+from tickstock_pipelines.loading.completeness import failed_symbols, owed_json
 from tickstock_pipelines.loading.coverage import Gap, missing_gaps
 from tickstock_pipelines.loading.daily import DailyOutcome, load_daily
 from tickstock_pipelines.loading.minute import load_minute
@@ -87,6 +89,24 @@ def _stored_summary(conn: sa.Connection, timespan: str, keys: Sequence[str],
             "preview": markdown_table(columns, preview)}
 
 
+def _owed(context: AssetExecutionContext, outcome: DailyOutcome, calls: int) -> dict[str, Any]:
+    """Say what the run wanted and did not receive (the next load asks again); fail if nothing arrived."""
+    if outcome.unpublished:
+        context.log.warning("grouped daily answered empty (not yet published) for "
+                            f"{listed([str(d) for d in outcome.unpublished], 10)}: left for the next run")
+    if outcome.owed:
+        failed = failed_symbols(outcome.owed)
+        context.log.warning(f"{len(failed)} symbols not fully fetched, the others are committed; the next "
+                            "load asks again for: " + listed([str(o) for o in outcome.owed], 20))
+        if calls and not outcome.answered:
+            raise Failure(f"no bars could be fetched: {outcome.owed[0].reason}",
+                          metadata={"failed_symbols": MetadataValue.json(failed)})
+    return {"not_fetched": MetadataValue.json(owed_json(outcome.owed)),
+            "failed_symbols": MetadataValue.json(failed_symbols(outcome.owed)),
+            "unpublished_sessions": MetadataValue.json([str(d) for d in outcome.unpublished]),
+            "aggregates_calls_for_missing": outcome.per_symbol_calls}
+
+
 def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
     return list(conn.execute(sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:k) ORDER BY 1"),
                              {"k": list(keys)}).scalars())
@@ -133,6 +153,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
 
         (plan, outcome), limit = fetch_within_plan(engine, client, "day", find_gaps, fetch,
                                                    context.log.warning)
+        owed = _owed(context, outcome, plan.calls)
         holes = missing_sessions(conn, keys)
         stale = stale_symbols(conn, keys, end)
         stored = _stored_summary(conn, "day", keys, outcome.first, outcome.last)
@@ -152,6 +173,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
             "plan": plan.strategy,
             "grouped_daily_calls_planned": len(plan.grouped_sessions),
             "aggregates_calls_planned": len(plan.aggregates),
+            **owed,
             **api_calls(type(client.calls)(), client.calls),
             "last_completed_session": end.isoformat(),
             **plan_limit_metadata(limit),
@@ -162,10 +184,11 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
         },
         check_results=[
             _bars_check(outcome.rejected),
-            AssetCheckResult(check_name=NO_MISSING_SESSIONS, passed=not holes.missing,
+            AssetCheckResult(check_name=NO_MISSING_SESSIONS, passed=not holes.missing and not outcome.owed,
                              metadata={"symbols_checked": holes.checked, "missing_sessions": holes.total,
                                        "symbols_with_holes": MetadataValue.json(holes.missing),
-                                       "missing": MetadataValue.json(holes.dates)}),
+                                       "missing": MetadataValue.json(holes.dates),
+                                       "not_fetched": owed["not_fetched"]}),
             AssetCheckResult(check_name=FRESH, passed=not stale, severity=AssetCheckSeverity.WARN,
                              metadata={"last_completed_session": end.isoformat(), "stale": listed(stale)}),
         ],

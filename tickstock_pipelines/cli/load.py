@@ -149,6 +149,9 @@ def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...],
         return _failed(instance, outcome, request)
 
     bars_meta = outcome.asset_metadata.get(bars, {})
+    # bars a symbol still lacks after the retries fail the load like its details would (the rest is committed)
+    failed |= {s: f"bars: {why}" for s, why in dict(bars_meta.get("failed_symbols") or {}).items()
+               if s not in failed}
     loaded = len(tickers) - len(unknown) - len(failed)
     sandbox = " [SANDBOX DATA: POLYGON_API_KEY is unset]" if bars_meta.get("sandbox") else ""
     summary = (f"loaded {loaded} of {len(tickers)} symbols ({symbols_meta.get('details_fetched', 0)} details "

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+import numpy as np
 import sqlalchemy as sa
 
-from tickstock_pipelines.market_calendar import sessions_between
+from tickstock_pipelines.market_calendar import sessions, sessions_between
 
 Timespan = Literal["day", "minute"]
 DEFAULT_HISTORY_DAYS = 365  # a symbol added without a request (UI, sensor) gets a year of history
@@ -107,11 +108,27 @@ def missing_gaps(conn: sa.Connection, symbols: Sequence[str], timespan: Timespan
 
 
 def mark_loaded(conn: sa.Connection, gaps: Iterable[Gap], timespan: Timespan) -> None:
-    """Widen each symbol's requested window by the gaps just fetched (same transaction as their bars)."""
-    spans: dict[str, tuple[date, date]] = {}
+    """Widen each symbol's requested window by the session spans just received (same transaction as
+    their bars).
+
+    The window is one range, so it takes only spans that touch it (or touch each other): a span beyond a
+    hole stays outside, and the next run asks for the hole and what follows it again (the upsert makes
+    that harmless). A symbol without a window starts from its longest span.
+    """
+    received: dict[str, list[tuple[date, date]]] = {}
     for gap in gaps:
-        lo, hi = spans.get(gap.symbol, (gap.first, gap.last))
-        spans[gap.symbol] = (min(lo, gap.first), max(hi, gap.last))
+        received.setdefault(gap.symbol, []).append((gap.first, gap.last))
+    if not received:
+        return
+    windows = {symbol: (lo, hi) for symbol, lo, hi in conn.execute(
+        sa.text("SELECT symbol, loaded_start, loaded_end FROM coverage_targets "
+                "WHERE symbol = ANY(:symbols) AND timespan = :timespan FOR UPDATE"),
+        {"symbols": sorted(received), "timespan": timespan}).all() if lo is not None and hi is not None}
+    spans: dict[str, tuple[date, date]] = {}
+    for symbol, ranges in received.items():
+        merged = widened(windows.get(symbol), ranges)
+        if merged is not None and merged != windows.get(symbol):
+            spans[symbol] = merged
     if not spans:
         return
     conn.execute(
@@ -132,6 +149,41 @@ def mark_loaded(conn: sa.Connection, gaps: Iterable[Gap], timespan: Timespan) ->
         {"timespan": timespan, "symbols": list(spans), "los": [v[0] for v in spans.values()],
          "his": [v[1] for v in spans.values()]},
     )
+
+
+Span = tuple[date, date]
+
+
+def widened(window: Span | None, ranges: Iterable[Span]) -> Span | None:
+    """`window` grown by every range that overlaps it or is next to it, session-wise (no session between)."""
+    dates = sessions().dates
+
+    def first_index(day: date) -> int:
+        return int(np.searchsorted(dates, np.datetime64(day, "D"), side="left"))
+
+    def last_index(day: date) -> int:
+        return int(np.searchsorted(dates, np.datetime64(day, "D"), side="right")) - 1
+
+    left = [(first_index(a), last_index(b), a, b) for a, b in ranges if a <= b]
+    if window is None:
+        if not left:
+            return None
+        best = max(left, key=lambda r: r[1] - r[0])
+        left.remove(best)
+        window = (best[2], best[3])
+    lo, hi = window
+    lo_i, hi_i = first_index(lo), last_index(hi)
+    grown = True
+    while grown:
+        grown = False
+        for item in list(left):
+            a_i, b_i, a, b = item
+            if a_i <= hi_i + 1 and b_i >= lo_i - 1:
+                lo, hi = min(lo, a), max(hi, b)
+                lo_i, hi_i = min(lo_i, a_i), max(hi_i, b_i)
+                left.remove(item)
+                grown = True
+    return lo, hi
 
 
 def forget_loaded(conn: sa.Connection, symbols: Sequence[str], timespan: Timespan = "day") -> None:

@@ -1,18 +1,19 @@
-"""Carry out a daily call plan: grouped daily per session and aggregates per gap, written as they come.
+"""Carry out a daily call plan: aggregates per gap and grouped daily per session, written as they come.
 
 Aggregates gaps are committed together with their coverage, at most once every BATCH_SECONDS (or at
 BATCH_ROWS bars): a commit costs several milliseconds (the WAL flush), which one commit per symbol paid
 500 times for the S&P 500. On a slow plan (5 requests a minute) gaps arrive further apart than that, so
 each is committed as it arrives and a crash never throws away a paid-for call. Grouped sessions are
-written in batches; their coverage is marked only once every planned session has arrived. A run that
-dies in the middle fetches what was not committed again (the upsert makes that harmless).
+written in batches, each with the coverage its sessions completed (loading/grouped.py). A run that dies
+in the middle fetches again only what was not committed (the upsert makes overlaps harmless).
+
+A request that still fails after the client's retries costs only its own symbol (or session): the others
+are committed, and the failure is named in `DailyOutcome.owed` (contract §9, "Faults are per request").
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,13 +21,14 @@ from datetime import date
 import sqlalchemy as sa
 
 from tickstock_pipelines.loading.bars_store import Row, WriteCounts, daily_rows, upsert_bars
+from tickstock_pipelines.loading.completeness import GiveUp, NotFetched, isolate, reason
 from tickstock_pipelines.loading.concurrency import ordered_map
 from tickstock_pipelines.loading.coverage import Gap, mark_loaded
+from tickstock_pipelines.loading.grouped import load_grouped
 from tickstock_pipelines.loading.planner import CallPlan
 from tickstock_pipelines.loading.progress import Progress
-from tickstock_pipelines.resources.polygon import InvalidBar, PolygonClient
+from tickstock_pipelines.resources.polygon import InvalidBar, PolygonClient, PolygonError
 
-GROUPED_BATCH_SESSIONS = 20
 BATCH_ROWS = 50_000
 BATCH_SECONDS = 1.0
 
@@ -38,75 +40,101 @@ class DailyOutcome:
     symbols_written: set[str] = field(default_factory=set)
     first: date | None = None
     last: date | None = None
+    owed: list[NotFetched] = field(default_factory=list)  # wanted, not received: the next load asks again
+    unpublished: list[date] = field(default_factory=list)  # grouped daily answered empty: left for later
+    per_symbol_calls: int = 0  # aggregates calls for symbols a grouped-daily answer left out
+    answered: int = 0  # requests that succeeded
 
     def saw(self, gap: Gap) -> None:
         self.first = min(self.first or gap.first, gap.first)
         self.last = max(self.last or gap.last, gap.last)
 
 
+@dataclass
+class Fetched:
+    """One symbol's aggregates answer: its bars, or why it could not be had."""
+
+    rows: list[Row] = field(default_factory=list)
+    rejected: list[InvalidBar] = field(default_factory=list)
+    error: str | None = None
+
+
+def fetch_aggregates(client: PolygonClient, give_up: GiveUp, symbol: str, first: date, last: date) -> Fetched:
+    """Every page of one symbol's day bars; a failure after the client's retries is returned, not raised."""
+    got = Fetched()
+    if give_up.tripped:
+        got.error = give_up.reason()
+        return got
+    try:
+        for page in client.aggregates(symbol, "day", first, last):
+            got.rows.extend(daily_rows(symbol, page.bars))
+            got.rejected.extend(page.rejected)
+    except PolygonError as exc:
+        got.error = reason(isolate(exc))
+    return got
+
+
+class Writer:
+    """Bars and the coverage they complete, committed together in one transaction per batch."""
+
+    def __init__(self, engine: sa.Engine, outcome: DailyOutcome) -> None:
+        self.engine, self.outcome = engine, outcome
+        self.rows: list[Row] = []
+        self.gaps: list[Gap] = []
+        self.last_commit = time.monotonic()
+
+    def add(self, rows: list[Row], gaps: list[Gap], *, commit: bool = False) -> None:
+        self.rows.extend(rows)
+        self.gaps.extend(gaps)
+        if commit or len(self.rows) >= BATCH_ROWS or time.monotonic() - self.last_commit >= BATCH_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.rows or self.gaps:
+            with self.engine.begin() as conn:
+                self.outcome.counts.add(upsert_bars(conn, "day", self.rows))
+                mark_loaded(conn, self.gaps, "day")
+        self.rows, self.gaps = [], []
+        self.last_commit = time.monotonic()
+
+
+class Steps:
+    """Progress over the plan's calls plus the ones the run adds (per-symbol fetches, retried sessions)."""
+
+    def __init__(self, total: int, log: Callable[[str], None]) -> None:
+        self.progress, self.done, self.total = Progress("ohlcv_daily calls", total, log), 0, total
+
+    def add(self, calls: int) -> None:
+        self.total += calls
+
+    def __call__(self) -> None:
+        self.done += 1
+        self.progress(self.done, self.total)
+
+
 def load_daily(engine: sa.Engine, client: PolygonClient, plan: CallPlan,
                log: Callable[[str], None]) -> DailyOutcome:
-    outcome = DailyOutcome()
-    progress = Progress("ohlcv_daily calls", plan.calls, log)
-    done = 0
-
-    def fetch_gap(gap: Gap) -> tuple[list[Row], list[InvalidBar]]:
-        rows: list[Row] = []
-        rejected: list[InvalidBar] = []
-        for page in client.aggregates(gap.symbol, "day", gap.first, gap.last):
-            rows.extend(daily_rows(gap.symbol, page.bars))
-            rejected.extend(page.rejected)
-        return rows, rejected
-
-    batch: list[Row] = []
-    batch_gaps: list[Gap] = []
-    last_commit = time.monotonic()
-
-    def write_batch() -> None:
-        nonlocal last_commit
-        with engine.begin() as conn:
-            outcome.counts.add(upsert_bars(conn, "day", batch))
-            mark_loaded(conn, batch_gaps, "day")
-        batch.clear()
-        batch_gaps.clear()
-        last_commit = time.monotonic()
-
-    for gap, (rows, rejected) in zip(plan.aggregates, ordered_map(fetch_gap, plan.aggregates,
-                                                                  client.concurrency), strict=True):
-        outcome.rejected.extend(rejected)
-        batch.extend(rows)
-        batch_gaps.append(gap)
-        if rows:
-            outcome.symbols_written.add(gap.symbol)
-        outcome.saw(gap)
-        if len(batch) >= BATCH_ROWS or time.monotonic() - last_commit >= BATCH_SECONDS:
-            write_batch()
-        done += 1
-        progress(done)
-    if batch_gaps:
-        write_batch()
-
-    wanted: dict[date, set[str]] = defaultdict(set)
+    outcome, give_up, steps = DailyOutcome(), GiveUp(), Steps(plan.calls, log)
+    writer = Writer(engine, outcome)
     for gap in (*plan.covered_by_grouped, *plan.aggregates):
         outcome.saw(gap)
-    planned = plan.grouped_sessions  # sorted
-    for gap in plan.covered_by_grouped:
-        for session in planned[bisect_left(planned, gap.first):bisect_right(planned, gap.last)]:
-            wanted[session].add(gap.symbol)
-    pages = ordered_map(client.grouped_daily, plan.grouped_sessions, client.concurrency)
-    for i, (session, page) in enumerate(zip(plan.grouped_sessions, pages, strict=True), start=1):
-        symbols = wanted.get(session, set())
-        for bar in page.bars:
-            if bar.ticker in symbols:
-                batch.extend(daily_rows(bar.ticker, [bar]))
-                outcome.symbols_written.add(bar.ticker)
-        outcome.rejected.extend(r for r in page.rejected if r.ticker in symbols)
-        if i % GROUPED_BATCH_SESSIONS == 0 or i == len(plan.grouped_sessions):
-            with engine.begin() as conn:
-                outcome.counts.add(upsert_bars(conn, "day", batch))
-                if i == len(plan.grouped_sessions):
-                    mark_loaded(conn, plan.covered_by_grouped, "day")
-            batch.clear()
-        done += 1
-        progress(done)
+
+    def fetch(gap: Gap) -> Fetched:
+        return fetch_aggregates(client, give_up, gap.symbol, gap.first, gap.last)
+
+    answers = ordered_map(fetch, plan.aggregates, client.concurrency)
+    for gap, got in zip(plan.aggregates, answers, strict=True):
+        give_up.record(got.error)
+        outcome.rejected.extend(got.rejected)
+        if got.error:
+            outcome.owed.append(NotFetched(gap.symbol, gap.first, gap.last, got.error))
+        else:
+            outcome.answered += 1
+        if got.rows:
+            outcome.symbols_written.add(gap.symbol)
+        writer.add(got.rows, [] if got.error else [gap])  # bars that did arrive are kept either way
+        steps()
+    writer.commit()
+    load_grouped(client, plan, writer, outcome, steps, give_up,
+                 lambda symbol, first, last: fetch_aggregates(client, give_up, symbol, first, last), log)
     return outcome

@@ -1,0 +1,172 @@
+"""The grouped-daily part of a daily plan: one call per session for every symbol that wants it.
+
+The real API leaves some tickers out of grouped daily while per-ticker aggregates still serve them, and
+answers a completed session that is not yet published with no results at all. So a symbol counts a
+session as loaded only when its bar arrived (contract §9, "Loaded means received"): a symbol left out
+of an answer, or whose session failed after a retry, is fetched per symbol in the same run (one
+aggregates call covering all its missing sessions); an empty answer is left for the next run. Coverage
+grows, batch by batch, only over sessions received, so a run that dies keeps what it committed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING
+
+from tickstock_pipelines.assets.metadata import listed
+from tickstock_pipelines.loading.bars_store import Row, daily_rows
+from tickstock_pipelines.loading.completeness import (
+    GiveUp,
+    isolate,
+    not_fetched,
+    reason,
+    received_spans,
+    retryable,
+)
+from tickstock_pipelines.loading.concurrency import ordered_map
+from tickstock_pipelines.loading.coverage import Gap
+from tickstock_pipelines.loading.planner import CallPlan
+from tickstock_pipelines.resources.polygon import GroupedPage, PolygonClient, PolygonError
+
+if TYPE_CHECKING:
+    from tickstock_pipelines.loading.daily import DailyOutcome, Fetched, Steps, Writer
+
+GROUPED_BATCH_SESSIONS = 20
+Answer = tuple[GroupedPage | None, str | None, bool]  # (page, error, worth retrying)
+
+
+class Sessions:
+    """Who wants each planned session, and which (symbol, session) pairs have not been received yet."""
+
+    def __init__(self, plan: CallPlan) -> None:
+        self.planned = plan.grouped_sessions  # sorted
+        self.gaps = plan.covered_by_grouped
+        self.wanted: dict[date, set[str]] = defaultdict(set)
+        for gap in self.gaps:
+            lo, hi = bisect_left(self.planned, gap.first), bisect_right(self.planned, gap.last)
+            for session in self.planned[lo:hi]:
+                self.wanted[session].add(gap.symbol)
+        self.missing: dict[str, list[date]] = defaultdict(list)  # left out of an answer (or session failed)
+        self.unpublished: list[date] = []
+        self.failed: dict[date, str] = {}  # sessions whose call failed (retried later, or for good)
+        self.answered_by_symbol: dict[str, tuple[date, date]] = {}  # per-symbol aggregates that answered
+
+    def take(self, session: date, page: GroupedPage, outcome: DailyOutcome) -> list[Row]:
+        """The wanted bars of one answer; who was left out is remembered, an empty answer is unpublished."""
+        symbols = self.wanted.get(session, set())
+        if not page.bars and not page.rejected:
+            self.unpublished.append(session)
+            return []
+        rows: list[Row] = []
+        arrived: set[str] = set()
+        for bar in page.bars:
+            if bar.ticker in symbols:
+                rows.extend(daily_rows(bar.ticker, [bar]))
+                arrived.add(bar.ticker)
+        outcome.symbols_written |= arrived
+        for rejected in page.rejected:  # an invalid bar arrived: reported by bars_are_valid, not refetched
+            if rejected.ticker in symbols:
+                outcome.rejected.append(rejected)
+                arrived.add(rejected.ticker)
+        for symbol in symbols - arrived:
+            self.missing[symbol].append(session)
+        return rows
+
+    def excluded(self, symbol: str) -> set[date]:
+        """Sessions `symbol` has not received: its own, plus sessions nobody received."""
+        answered = self.answered_by_symbol.get(symbol)
+        common = [d for d in (*self.unpublished, *self.failed)
+                  if answered is None or not answered[0] <= d <= answered[1]]
+        return {*self.missing.get(symbol, ()), *common}
+
+    def spans(self, upto: date) -> list[Gap]:
+        """What every grouped gap received up to `upto`, for `mark_loaded`."""
+        return [span for gap in self.gaps for span in received_spans(gap, upto, self.excluded(gap.symbol))]
+
+
+def load_grouped(client: PolygonClient, plan: CallPlan, writer: Writer, outcome: DailyOutcome, steps: Steps,
+                 give_up: GiveUp, fetch_symbol: Callable[[str, date, date], Fetched],
+                 log: Callable[[str], None]) -> None:
+    if not plan.grouped_sessions:
+        return
+    state = Sessions(plan)
+    retry: dict[date, str] = {}
+
+    def fetch(session: date) -> Answer:
+        if give_up.tripped:
+            return None, give_up.reason(), False
+        try:
+            return client.grouped_daily(session), None, True
+        except PolygonError as exc:
+            return None, reason(isolate(exc)), retryable(exc)
+
+    def answer(session: date, got: Answer) -> None:
+        page, error, worth_retrying = got
+        give_up.record(error)
+        if page is not None:
+            outcome.answered += 1
+            state.failed.pop(session, None)
+            writer.add(state.take(session, page, outcome), [])
+        else:
+            state.failed[session] = error or "failed"
+            if worth_retrying:
+                retry[session] = state.failed[session]
+        steps()
+
+    answers = ordered_map(fetch, state.planned, client.concurrency)
+    for i, (session, got) in enumerate(zip(state.planned, answers, strict=True), start=1):
+        answer(session, got)
+        if i % GROUPED_BATCH_SESSIONS == 0:
+            writer.add([], state.spans(session), commit=True)
+    if retry:  # once more, after the others: a failed session is retried before its symbols go per symbol
+        log(f"grouped daily failed for {len(retry)} sessions ({listed([str(d) for d in retry], 5)}): "
+            f"asking once more")
+        steps.add(len(retry))
+        for session in list(retry):
+            retry.pop(session)
+            answer(session, fetch(session))
+        for session in [d for d in retry if d in state.failed]:  # still failing: each symbol on its own
+            for symbol in state.wanted.get(session, ()):
+                state.missing[symbol].append(session)
+            del state.failed[session]
+    _per_symbol(state, writer, outcome, steps, give_up, fetch_symbol, log, client.concurrency)
+    writer.add([], state.spans(state.planned[-1]), commit=True)
+    for session, why in state.failed.items():  # not worth another request shape (a 4xx): owed as is
+        for symbol in sorted(state.wanted.get(session, ())):
+            outcome.owed.extend(not_fetched(symbol, [session], why))
+    outcome.unpublished = list(state.unpublished)
+
+
+def _per_symbol(state: Sessions, writer: Writer, outcome: DailyOutcome, steps: Steps, give_up: GiveUp,
+                fetch_symbol: Callable[[str, date, date], Fetched], log: Callable[[str], None],
+                concurrency: int) -> None:
+    """One aggregates call per symbol still missing sessions: from its first to its last missing one."""
+    symbols = sorted(s for s, days in state.missing.items() if days)
+    if not symbols:
+        return
+    log(f"{len(symbols)} symbols missing from grouped-daily answers ({listed(symbols, 10)}): one aggregates "
+        f"call each")
+    outcome.per_symbol_calls += len(symbols)
+    steps.add(len(symbols))
+
+    def fetch(symbol: str) -> Fetched:
+        days = state.missing[symbol]
+        return fetch_symbol(symbol, min(days), max(days))
+
+    for symbol, got in zip(symbols, ordered_map(fetch, symbols, concurrency), strict=True):
+        give_up.record(got.error)
+        outcome.rejected.extend(got.rejected)
+        days = state.missing[symbol]
+        if got.error:
+            outcome.owed.extend(not_fetched(symbol, days, got.error))
+        else:  # every session in the answer's range is received: a bar, or no trade that day
+            outcome.answered += 1
+            state.answered_by_symbol[symbol] = (min(days), max(days))
+            state.missing[symbol] = []
+        if got.rows:
+            outcome.symbols_written.add(symbol)
+        writer.add(got.rows, [])
+        steps()
