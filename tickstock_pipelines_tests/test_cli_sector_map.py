@@ -62,3 +62,21 @@ def test_a_bad_sector_map_is_refused_in_one_line_before_anything_runs(env: dict[
                                      "Consumer Discretionary, Consumer Staples, Energy, Industrials, "
                                      "Materials, Utilities, Real Estate, Communication Services")
     assert execute(database_uri, "SELECT count(*) FROM symbols")[0][0] == 0
+
+
+@pytest.mark.parametrize(("option", "variable", "text", "fragment"), [
+    ("--etf-rules", "TICKSTOCK_ETF_RULES", "overrides:\n  SPY: {issuer: ''}\n",
+     "line 2: overrides.SPY.issuer: String should have at least 1 character"),
+    ("--sector-map", "TICKSTOCK_SECTOR_MAP", "exact:\n  0100: Energy\n", "line 2: write 0100 as '0100'"),
+])
+def test_the_option_and_the_variable_name_the_same_checked_file(env: dict[str, str], database_uri: str,
+                                                                tmp_path: Path, option: str, variable: str,
+                                                                text: str, fragment: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    by_option = tickstock(env, "load", "--symbols", "AAPL", option, str(bad))
+    by_variable = tickstock({**env, variable: str(bad)}, "load", "--symbols", "AAPL")
+    for result in (by_option, by_variable):
+        assert result.returncode == 2
+        assert result.stderr.strip().startswith(f"tickstock: error: {bad} {fragment}"), result.stderr
+    assert execute(database_uri, "SELECT count(*) FROM symbols")[0][0] == 0
