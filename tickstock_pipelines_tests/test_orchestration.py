@@ -80,7 +80,8 @@ def test_monthly_rebuild_refreshes_every_detail_and_replaces_and_the_review_is_q
     with build_schedule_context(instance=instance) as context:
         monthly = monthly_full_rebuild(context)
         review = quarterly_theme_review(context)
-    assert monthly.run_config["ops"]["symbols"]["config"] == {"max_details_age_days": 0}
+    assert monthly.run_config["ops"]["symbols"]["config"] == {
+        "max_details_age_days": 0, "check_delistings": True, "details_batch_minutes": 45}
     assert monthly.run_config["ops"]["cache_entries"]["config"] == {"mode": "replace"}
     assert isinstance(review, RunRequest)
 

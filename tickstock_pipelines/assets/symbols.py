@@ -31,12 +31,19 @@ from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, lis
 from tickstock_pipelines.loading.coverage import LoadRequest, drop_targets, record_request, set_targets
 from tickstock_pipelines.loading.progress import Progress
 from tickstock_pipelines.loading.quality import share_with
+from tickstock_pipelines.loading.refresh import (
+    Delistings,
+    details_batch_size,
+    find_new_delistings,
+    oldest_details,
+)
 from tickstock_pipelines.loading.requests import LoadInputError
 from tickstock_pipelines.loading.resolve import Ask, resolve
 from tickstock_pipelines.loading.sectors import SECTOR_MAP_FILE, SectorMapError, load_sector_map
 from tickstock_pipelines.loading.symbols_sync import (
     failures_line,
     fetch_details,
+    find_delisted,
     needing_details,
     reclassify,
     record,
@@ -70,6 +77,12 @@ class SymbolsConfig(Config):
     sector_map_path: str | None = Field(
         default=None, description="SIC sector map laid over the shipped one (default: TICKSTOCK_SECTOR_MAP, "
                                   "else the shipped config/sic_sectors.yaml); every stored stock follows it")
+    check_delistings: bool = Field(
+        default=False, description="list the active tickers (one paged call) and store stored symbols "
+                                   "missing from it that the inactive list has as delisted (monthly)")
+    details_batch_minutes: float | None = Field(
+        default=None, gt=0, description="refresh mode: refresh only the oldest details, as many as the "
+                                        "request budget fetches in this many minutes (monthly)")
 
 
 def _asks(config: SymbolsConfig) -> list[Ask]:
@@ -109,19 +122,26 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
         refs = {ref.ticker.upper(): ref for r in resolved for ref in r.refs}
         wanted = list(dict.fromkeys(s for r in requests for s in r.symbols))
         sectors = load_sector_map(config.sector_map_path)
+        delistings, left = Delistings(), 0
         with engine.connect() as conn:
+            if config.check_delistings:
+                delistings = find_new_delistings(client, conn, sectors)
             if wanted:
                 to_fetch, fresh = needing_details(conn, wanted, config.max_details_age_days)
-            else:  # no request: refresh whatever is stale among the known symbols
-                known = list(conn.execute(
-                    sa.text("SELECT symbol FROM symbols WHERE active ORDER BY 1")).scalars())
+            else:  # no request: refresh whatever is stale among the known symbols, oldest first
+                batch = details_batch_size(client.budget_per_minute, config.details_batch_minutes,
+                                           sum(client.calls.values()))
+                gone = set(delistings.sync.delisted)
+                known = [t for t in oldest_details(conn, None) if t not in gone]
                 to_fetch, fresh = needing_details(conn, known, config.max_details_age_days)
+                if batch is not None:
+                    to_fetch, left = to_fetch[:batch], max(0, len(to_fetch) - batch)
         listed_rows = [record(refs[t], sectors) for t in to_fetch if t in refs]
         by_details = [t for t in to_fetch if t not in refs]
         context.log.info(f"symbols: {len(wanted)} requested, {len(fresh)} with fresh details, "
                          f"{len(by_details)} details calls to make, {len(listed_rows)} from the ticker list")
         rows, sync = fetch_details(client, by_details, sectors, _progress(context, len(by_details)))
-        rows += listed_rows
+        rows += find_delisted(client, sync, sectors) + listed_rows + delistings.rows
         known_now = {str(r["symbol"]) for r in rows} | set(fresh)
         if wanted and not (known_now & set(wanted)):  # nothing to load: refuse before writing anything
             if sync.failed:  # the calls failed: say why, never "unknown to Polygon"
@@ -151,6 +171,14 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
     finally:
         client.close()
 
+    if delistings.sync.delisted:
+        context.log.warning(f"newly delisted, stored inactive: {listed(delistings.sync.delisted)}")
+    if delistings.sync.unknown:
+        context.log.warning("no longer listed as active, but not in the inactive list either (left as they "
+                            f"are): {listed(delistings.sync.unknown)}")
+    if sync.delisted:
+        context.log.info("delisted (the ticker list has them inactive), stored inactive with their bars "
+                         f"up to their last session: {listed(sync.delisted)}")
     if sync.unknown:
         context.log.warning(f"unknown to Polygon, skipped: {listed(sync.unknown)}")
     if sync.failed:
@@ -166,6 +194,9 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
             "from_ticker_list": len(listed_rows),
             "details_fresh_skipped": len(fresh),
             "unknown_tickers": MetadataValue.json(sync.unknown),
+            "delisted_tickers": MetadataValue.json(sync.delisted),
+            "newly_delisted": MetadataValue.json(delistings.sync.delisted),
+            "details_left_for_next_refresh": left,
             "failed_tickers": MetadataValue.json(sorted(sync.failed)),
             "failed_reasons": MetadataValue.json(dict(sorted(sync.failed.items()))),
             "stocks_with_sector_share": round(share, 4),

@@ -81,25 +81,28 @@ def missing_gaps(conn: sa.Connection, symbols: Sequence[str], timespan: Timespan
                  default_start: date | None = None) -> list[Gap]:
     """Session ranges to fetch per symbol: the target window minus the window already requested.
 
-    Symbols without a target get `default_start` (DEFAULT_HISTORY_DAYS before `end` when None); only
-    active symbols are loaded, from their list date at the earliest.
+    Symbols without a target get `default_start` (DEFAULT_HISTORY_DAYS before `end` when None); active
+    symbols are loaded from their list date at the earliest, and delisted ones (inactive with a delisting
+    date) up to the last session before it: history without survivorship bias.
     """
     default_start = default_start or end - timedelta(days=DEFAULT_HISTORY_DAYS - 1)
     rows = conn.execute(
         sa.text(
             "SELECT s.symbol, GREATEST(COALESCE(c.start_date, :default_start), COALESCE(s.list_date, "
-            "       DATE '1900-01-01')) AS start_date, c.loaded_start, c.loaded_end "
+            "       DATE '1900-01-01')) AS start_date, c.loaded_start, c.loaded_end, "
+            "       CASE WHEN s.active THEN NULL ELSE s.delisted_date - 1 END AS last_day "
             "  FROM symbols s LEFT JOIN coverage_targets c ON c.symbol = s.symbol AND c.timespan = :timespan "
-            " WHERE s.symbol = ANY(:symbols) AND s.active ORDER BY s.symbol"
+            " WHERE s.symbol = ANY(:symbols) AND (s.active OR s.delisted_date IS NOT NULL) ORDER BY s.symbol"
         ),
         {"symbols": list(symbols), "timespan": timespan, "default_start": default_start},
     ).all()
     gaps: list[Gap] = []
-    for symbol, start, loaded_start, loaded_end in rows:
-        if loaded_start is None or loaded_end is None or loaded_end < start or loaded_start > end:
-            windows = [(start, end)]
+    for symbol, start, loaded_start, loaded_end, last_day in rows:
+        stop = min(end, last_day) if last_day else end
+        if loaded_start is None or loaded_end is None or loaded_end < start or loaded_start > stop:
+            windows = [(start, stop)]
         else:
-            windows = [(start, loaded_start - timedelta(days=1)), (loaded_end + timedelta(days=1), end)]
+            windows = [(start, loaded_start - timedelta(days=1)), (loaded_end + timedelta(days=1), stop)]
         for first, last in windows:
             days = sessions_between(first, last)
             if len(days):

@@ -24,15 +24,16 @@ ETP_TYPES = frozenset({"ETF", "ETN", "ETV", "ETS", "ETD"})
 
 _FIELDS = ("name", "type", "active", "market", "locale", "primary_exchange", "currency_name", "cik",
            "composite_figi", "share_class_figi", "market_cap", "weighted_shares_outstanding", "sic_code",
-           "sic_description", "sector", "industry", "list_date", "etf_type")
-# Facts that may legitimately turn false/null are still taken from the API: `active`.
-_ALWAYS_TAKEN = {"active"}
+           "sic_description", "sector", "industry", "list_date", "etf_type", "delisted_date")
+# Facts that may legitimately turn false/null are still taken from the API: `active` and the delisting.
+_ALWAYS_TAKEN = {"active", "delisted_date"}
 
 
 @dataclass
 class SyncResult:
     fetched: list[str] = field(default_factory=list)  # details received and stored
-    unknown: list[str] = field(default_factory=list)  # the API does not know them (404)
+    unknown: list[str] = field(default_factory=list)  # the API does not know them (404, not in any list)
+    delisted: list[str] = field(default_factory=list)  # details 404, but listed with active=false
     failed: dict[str, str] = field(default_factory=dict)  # ticker → short redacted reason; row left as it was
     fresh: list[str] = field(default_factory=list)  # details recent enough: no call made
     classified: int = 0  # stocks whose SIC code mapped to a sector
@@ -66,6 +67,8 @@ def record(ref: TickerRef, sectors: SectorMap) -> dict[str, object]:
         values["weighted_shares_outstanding"] = round(float(values["weighted_shares_outstanding"]))
     if values["active"] is None:
         values["active"] = True
+    delisted = getattr(ref, "delisted_utc", None)
+    values["delisted_date"] = delisted.astimezone(UTC).date() if delisted else None
     return values
 
 
@@ -131,6 +134,33 @@ def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: Sector
         if progress:
             progress(done, len(tickers))
     return rows, result
+
+
+def find_delisted(client: PolygonClient, sync: SyncResult, sectors: SectorMap) -> list[dict[str, object]]:
+    """Rows for the tickers whose details call answered 404 but the ticker list, asked with active=false,
+    knows (one call each): delisted, not unknown (contract §9, "Inactive"). Only the others stay unknown.
+    A ticker symbol reused over the years keeps its latest delisting."""
+
+    def ask(ticker: str) -> list[TickerRef] | PolygonError:
+        try:
+            return [r for r in client.list_tickers(active=False, ticker=ticker) if r.ticker.upper() == ticker]
+        except PolygonError as exc:
+            return exc
+
+    rows, unknown = [], []
+    for ticker, refs in zip(sync.unknown, ordered_map(ask, sync.unknown, client.concurrency), strict=True):
+        if isinstance(refs, PolygonError):
+            sync.failed[ticker] = failure_reason(ticker, refs).replace("ticker details", "ticker list", 1)
+        elif refs:
+            latest = max(refs, key=lambda r: r.delisted_utc or datetime.min.replace(tzinfo=UTC))
+            row = record(latest, sectors)
+            row["active"] = False
+            rows.append(row)
+            sync.delisted.append(ticker)
+        else:
+            unknown.append(ticker)
+    sync.unknown = unknown
+    return rows
 
 
 def failure_reason(ticker: str, error: PolygonError) -> str:

@@ -15,6 +15,9 @@ from tickstock_pipelines.assets.cache.specs import GROUP as CACHE_GROUP
 from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
 
 TIMEZONE = "America/New_York"
+# Monthly: newly delisted symbols marked inactive (a dozen list calls), then the oldest details, as many
+# as the request budget fetches in 45 minutes (all of them on a paid plan; 180 on the free plan).
+MONTHLY_SYMBOLS = {"max_details_age_days": 0, "check_delistings": True, "details_batch_minutes": 45}
 _CACHE = AssetSelection.groups(CACHE_GROUP)
 
 weekly_refresh_job = define_asset_job(
@@ -27,7 +30,8 @@ weekly_refresh_job = define_asset_job(
 monthly_full_rebuild_job = define_asset_job(
     name="monthly_full_rebuild_job",
     selection=AssetSelection.assets("symbols", "etf_metadata") | _CACHE,
-    description="Every symbol's details fetched again, ETF metadata, and a replace-mode cache rebuild.",
+    description="Newly delisted symbols marked inactive, the oldest details refreshed (as many as the budget "
+                "fetches in 45 minutes), ETF metadata, and a replace-mode cache rebuild.",
 )
 theme_review_job = define_asset_job(
     name="theme_review_job", selection=AssetSelection.assets("theme_review"),
@@ -59,7 +63,7 @@ def weekly_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReaso
           description="The 1st of each month, 06:00 New York: details refresh and replace-mode rebuild.")
 def monthly_full_rebuild(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(
-        run_config={"ops": {"symbols": {"config": {"max_details_age_days": 0}}, **_cache("replace")}},
+        run_config={"ops": {"symbols": {"config": MONTHLY_SYMBOLS}, **_cache("replace")}},
         tags={"tickstock/command": "monthly full rebuild", "dagster/priority": "-1"},
     )
 

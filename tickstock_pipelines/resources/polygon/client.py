@@ -121,6 +121,11 @@ class PolygonClient:
     __str__ = __repr__
 
     @property
+    def budget_per_minute(self) -> float | None:
+        """The shared request budget (None without a limiter): what batch sizes are planned against."""
+        return self._limiter.requests_per_minute if self._limiter is not None else None
+
+    @property
     def _base_url(self) -> str:  # the name older tests read
         return self.base_url
 
@@ -135,12 +140,15 @@ class PolygonClient:
 
     # -- endpoints -------------------------------------------------------------------------------
     def list_tickers(self, *, market: str = "stocks", ticker_type: str | None = None,
-                     active: bool = True) -> Iterator[TickerRef]:
-        """Every ticker matching the filters, page after page (1000 a page)."""
+                     active: bool = True, ticker: str | None = None) -> Iterator[TickerRef]:
+        """Every ticker matching the filters, page after page (1000 a page); `ticker` asks for one
+        (with active=False: is it a delisted ticker the API still lists?)."""
         params: dict[str, Any] = {"market": market, "active": str(active).lower(), "limit": LIST_LIMIT}
         if ticker_type:
             params["type"] = ticker_type
-        what = f"{market} {ticker_type or 'tickers'}"
+        if ticker:
+            params["ticker"] = ticker
+        what = ticker or f"{market} {ticker_type or 'tickers'}"
         for page in self._pages("tickers", "/v3/reference/tickers", params, what):
             for raw in page:
                 yield self._model(TickerRef, raw, "tickers", _ticker_of(raw, what))
