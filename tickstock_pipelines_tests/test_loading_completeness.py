@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from dagster import DagsterInstance
 
+from tickstock_pipelines.loading.completeness import GIVE_UP_AFTER
 from tickstock_pipelines.loading.requests import history_start, index_universe
 from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
 from tickstock_pipelines.sandbox import SandboxServer
@@ -102,3 +103,65 @@ def test_an_unpublished_session_is_left_for_the_next_run_never_recorded_as_no_tr
     assert bar_requests(live_sandbox, since) == Counter({(GROUPED, None): 1})
     assert bars_per_symbol(database_uri) == {s: month_sessions() for s in dow30()}
     assert {loaded_window(database_uri, s)[1] for s in dow30()} == {end}
+
+
+def test_a_symbol_whose_aggregates_always_fail_is_named_and_the_others_are_committed(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    """Faults are per request (contract §9): KO's aggregates answer 500 beyond the retries. AAPL and MSFT
+    are stored, KO is named with its reason and sessions, the check fails; the next load asks for KO only."""
+    keys = ["AAPL", "KO", "MSFT"]
+    live_sandbox.inject("500", path="/v2/aggs/ticker/KO/")
+    result = run_load(instance, resources, {"symbols": keys, "months": 3}, keys, DAILY)
+    assert result.success
+    bars = metadata(result, "ohlcv_daily")
+    end = last_completed_session()
+    wanted = len(sessions_between(history_start(end, months=3), end))
+    assert bars["plan"] == "aggregates"
+    assert bars_per_symbol(database_uri) == {"AAPL": wanted, "MSFT": wanted}
+    assert list(bars["failed_symbols"]) == ["KO"] and "500" in bars["failed_symbols"]["KO"]
+    first = sessions_between(history_start(end, months=3), end)[0].astype(object)
+    assert bars["not_fetched"]["KO"]["sessions"] == [f"{first}..{end}"]
+    assert checks(result)["no_missing_sessions"] is False
+    assert loaded_window(database_uri, "KO") == (None, None)
+
+    live_sandbox.configure(faults=[])
+    since = live_sandbox.stats()["total_requests"]
+    again = run_load(instance, resources, {"symbols": keys, "months": 3}, keys, DAILY)
+    assert again.success and checks(again)["no_missing_sessions"]
+    assert bar_requests(live_sandbox, since) == Counter({(AGGS, "KO"): 1})
+    assert bars_per_symbol(database_uri) == {s: wanted for s in keys}
+
+
+def test_a_grouped_session_that_keeps_failing_is_retried_then_fetched_per_symbol(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    """One session's grouped daily answers 500 beyond the retries, twice: its symbols are fetched per symbol
+    in the same run and every bar of every other session is kept."""
+    end = last_completed_session()
+    days = sessions_between(history_start(end, months=1), end)
+    broken = days[len(days) // 2].astype(object)
+    live_sandbox.inject("500", path=f"/v2/aggs/grouped/locale/us/market/stocks/{broken}")
+    result = run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30(), DAILY)
+    assert result.success
+    bars = metadata(result, "ohlcv_daily")
+    assert bars["aggregates_calls_for_missing"] == len(dow30()) and bars["failed_symbols"] == {}
+    assert bars_per_symbol(database_uri) == {s: len(days) for s in dow30()}
+    assert {loaded_window(database_uri, s) for s in dow30()} == {(days[0].astype(object), end)}
+    assert checks(result)["no_missing_sessions"]
+
+
+def test_when_every_request_fails_the_run_fails_after_a_few_requests(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    """Nothing loaded is a failure (contract §3), and a dead API is not asked once per symbol: after the
+    first GIVE_UP_AFTER failures only the requests already in flight (2 × concurrency) are sent."""
+    keys = dow30()[:24]
+    assert run_load(instance, resources, {"symbols": keys, "months": 3}, keys, ["symbols"]).success
+    live_sandbox.inject("500", path="/v2/aggs/ticker/")
+    since = live_sandbox.stats()["total_requests"]
+    result = run_load(instance, resources, None, keys, ["ohlcv_daily"])
+    assert not result.success
+    asked = {t for (_, t) in bar_requests(live_sandbox, since)}
+    assert len(asked) <= GIVE_UP_AFTER + 2 * resources["polygon"].concurrency < len(keys)
+    assert bars_per_symbol(database_uri) == {}
