@@ -32,6 +32,7 @@ from tickstock_pipelines.assets.partitions import symbol_partitions
 from tickstock_pipelines.loading.completeness import failed_symbols, owed_json
 from tickstock_pipelines.loading.coverage import Gap, missing_gaps
 from tickstock_pipelines.loading.daily import DailyOutcome, load_daily
+from tickstock_pipelines.loading.market_caps import derive_market_caps
 from tickstock_pipelines.loading.minute import load_minute
 from tickstock_pipelines.loading.plan_limits import fetch_within_plan, plan_limit_metadata
 from tickstock_pipelines.loading.planner import CallPlan, plan_daily
@@ -154,6 +155,8 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
         (plan, outcome), limit = fetch_within_plan(engine, client, "day", find_gaps, fetch,
                                                    context.log.warning)
         owed = _owed(context, outcome, plan.calls)
+        with conn.begin():
+            caps = derive_market_caps(conn, keys)
         holes = missing_sessions(conn, keys)
         stale = stale_symbols(conn, keys, end)
         stored = _stored_summary(conn, "day", keys, outcome.first, outcome.last)
@@ -177,6 +180,8 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
             **api_calls(type(client.calls)(), client.calls),
             "last_completed_session": end.isoformat(),
             **plan_limit_metadata(limit),
+            "market_caps_derived": caps.count,
+            "market_caps_derived_from": MetadataValue.json(caps.by_session),
             "new_splits": MetadataValue.json([f"{s} {d}" for s, d in splits.new] if splits else []),
             "refetched_after_split": MetadataValue.json(splits.refetch if splits else []),
             "sandbox": client.sandbox,

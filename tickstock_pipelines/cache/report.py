@@ -34,6 +34,10 @@ def _count(value: Any) -> int | None:
     return None if members is None else len(members)
 
 
+# The monthly refresh re-fetches details oldest first, a budget's worth at a time: how far behind is it?
+_OLDEST_DETAILS = sa.text("SELECT min(details_updated_at) FROM symbols WHERE active")
+
+
 def build_report(engine: sa.Engine, config: CacheConfig, *, environment: str = "DEFAULT",
                  symbols_filter: list[str] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The whole report as one JSON-ready dict (two queries: cache entries and symbols)."""
@@ -41,6 +45,7 @@ def build_report(engine: sa.Engine, config: CacheConfig, *, environment: str = "
     with engine.connect() as conn:
         rows = conn.execute(_ROWS, {"env": environment}).all()
         symbols = read_symbols(conn)
+        oldest_details = conn.execute(_OLDEST_DETAILS).scalar_one_or_none()
     cache = {(r.type, r.name, r.key): r.value for r in rows}
 
     entries = [{"type": r.type, "name": r.name, "key": r.key, "count": _count(r.value),
@@ -67,6 +72,9 @@ def build_report(engine: sa.Engine, config: CacheConfig, *, environment: str = "
         "coverage": verify.coverage(cache, symbols, config).details,  # the same figures as the checks
         "quality": _quality(cache, symbols, config),
     }
+    age = (now - oldest_details).total_seconds() / 86400 if oldest_details else None
+    report["freshness"] |= {"oldest_details_at": oldest_details.isoformat() if oldest_details else None,
+                            "oldest_details_age_days": round(age, 2) if age is not None else None}
     report["recommendations"] = _recommendations(report, config)
     if symbols_filter:
         report["symbol_detail"] = _symbol_detail(cache, symbols, symbols_filter)
@@ -226,6 +234,7 @@ def render_text(report: dict[str, Any]) -> str:
     lines += ["", "Freshness:",
               f"  newest entry update {f['newest_update']}, oldest {f['oldest_update']}",
               f"  symbols last updated {f['symbols_last_updated']} ({f['symbols_age_days']} days ago)",
+              f"  oldest ticker details {f['oldest_details_at']} ({f['oldest_details_age_days']} days old)",
               f"  cache built from symbols at {f['cache_built_from_symbols_at']}: "
               f"{'current' if f['cache_current'] else 'BEHIND symbols'}"]
     s = report["symbols"]

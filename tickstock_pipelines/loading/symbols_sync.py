@@ -84,7 +84,10 @@ def upsert_symbols(conn: sa.Connection, rows: Iterable[dict[str, object]]) -> in
     statement = sa.text(
         f"INSERT INTO symbols ({', '.join(columns)}, details_updated_at, last_updated) "  # noqa: S608
         f"VALUES ({', '.join(':' + c for c in columns)}, now(), now()) "
-        f"ON CONFLICT (symbol) DO UPDATE SET {sets}, details_updated_at = now(), last_updated = now()")
+        f"ON CONFLICT (symbol) DO UPDATE SET {sets}, details_updated_at = now(), last_updated = now(), "
+        # the API's own market cap replaces one derived from a close (market_caps.py)
+        "market_cap_session = CASE WHEN EXCLUDED.market_cap IS NOT NULL THEN NULL "
+        "ELSE symbols.market_cap_session END")
     conn.execute(statement, rows)
     return len(rows)
 
