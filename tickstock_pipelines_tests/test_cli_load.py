@@ -239,3 +239,19 @@ def test_all_etfs_comes_from_the_ticker_list_without_a_details_call_per_etf(
         universe = conn.execute(sa.text("SELECT DISTINCT universe FROM load_requests")).scalars().all()
     assert set(stored) == etfs == with_bars and set(stored.values()) == {"ETF"}
     assert universe == ["all_etfs"]
+
+
+def test_a_ticker_whose_bars_cannot_be_fetched_is_named_the_rest_is_committed_and_the_load_exits_1(
+        env: dict[str, str], database_uri: str, faulty_sandbox: SandboxServer) -> None:
+    """Faults are per request (contract §9): KO's aggregates answer 500 beyond the retries; MCD's bars are
+    committed and the load fails like a failed details call would (§3: exit 0 only on success)."""
+    faulty_sandbox.inject("500", path="/v2/aggs/ticker/KO/")
+    env = {**env, "POLYGON_BASE_URL": faulty_sandbox.base_url, "POLYGON_API_KEY": CANARY}
+    result = tickstock(env, "load", "--symbols", "KO,MCD", "--months", "1")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "tickstock: loaded 1 of 2 symbols" in result.stdout
+    [line] = said(result.stderr)
+    assert line.startswith("tickstock: error: loaded 1 of 2 symbols; 1 failed: KO (bars: ") and "500" in line
+    assert stray_lines(result.stderr) == []
+    assert _stored(database_uri) == ({"KO", "MCD"}, {"MCD"})
+    assert CANARY not in result.stdout + result.stderr
