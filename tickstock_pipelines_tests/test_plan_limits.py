@@ -60,3 +60,32 @@ def test_a_3_year_load_on_a_2_year_plan_stores_2_years_says_so_once_and_remember
     assert again.returncode == 0, again.stderr[-3000:]
     assert _refused(two_year_plan) == refused  # no call beyond the plan's horizon
     assert sum(1 for line in again.stderr.splitlines() if "plan limit" in line) == 1
+
+
+def test_the_newest_session_not_yet_available_to_the_plan_is_left_for_the_next_run(
+        database_uri: str, redis_url: str, two_year_plan: SandboxServer) -> None:
+    from dagster import instance_for_test
+
+    from tickstock_pipelines.resources.database import DatabaseResource
+    from tickstock_pipelines.resources.polygon import PolygonResource
+    from tickstock_pipelines.resources.redis import RedisResource
+    from tickstock_pipelines_tests.test_market_data_assets import run_load
+
+    resources = {"database": DatabaseResource(uri=database_uri), "redis": RedisResource(url=redis_url),
+                 "polygon": PolygonResource(base_url=two_year_plan.base_url, backoff_seconds=0.01)}
+    two_year_plan.configure(plan_delayed_sessions=1)
+    end = last_completed_session()
+    previous = sessions_between(years_before(end, 1), end)[-2].astype(object)
+    engine = sa.create_engine(database_uri)
+    with instance_for_test() as instance:
+        first = run_load(instance, resources, {"symbols": ["AAPL", "MSFT"], "months": 1}, ["AAPL", "MSFT"],
+                         ["symbols", "ohlcv_daily"])
+        assert first.success
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT max(date) FROM ohlcv_daily")).scalar_one() == previous
+        two_year_plan.configure(plan_delayed_sessions=0)  # a day later the plan serves it
+        second = run_load(instance, resources, None, ["AAPL", "MSFT"], ["ohlcv_daily"])
+        assert second.success
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT max(date), count(*) FILTER (WHERE date = :d) FROM ohlcv_daily"),
+                            {"d": end}).one() == (end, 2)

@@ -43,10 +43,11 @@ class NotFetched:
 
 def isolate(exc: PolygonError) -> PolygonError:
     """`exc` if it belongs to its own symbol or session; re-raised if it concerns the whole run: the plan's
-    timeframe 403 is the plan's edge (loading/plan_limits.py learns it and fetches again within it)."""
-    from tickstock_pipelines.loading.plan_limits import is_timeframe_limit
+    timeframe 403 is the plan's edge (loading/plan_limits.py learns it and fetches again within it), and
+    its end-of-day 403 holds back the newest session (plan_limits.py leaves it for the next run)."""
+    from tickstock_pipelines.loading.plan_limits import is_not_yet_available, is_timeframe_limit
 
-    if is_timeframe_limit(exc):
+    if is_timeframe_limit(exc) or is_not_yet_available(exc):
         raise exc
     return exc
 

@@ -23,6 +23,7 @@ T = TypeVar("T")
 
 CANDIDATE_YEARS = (20, 15, 10, 5, 3, 2, 1)  # Polygon's plans serve 2, 5, 10, 20+ years of history
 RELEARN_DAYS = 30
+MAX_HELD_SESSIONS = 3  # newest sessions a run may leave for later when the plan does not serve them yet
 PROBE_DAYS = 7  # a probe asks for a week: some of it is a session whatever the weekday
 
 
@@ -115,28 +116,65 @@ def _cut(gaps: Sequence[Gap], limit: PlanLimit | None) -> tuple[list[Gap], date 
     return clamp(gaps, limit.oldest), older
 
 
+def is_not_yet_available(error: BaseException) -> bool:
+    """Polygon's 403 for the newest data a plan does not serve yet ("before end of day")."""
+    text = str(error).lower()
+    return (isinstance(error, PolygonError) and error.status == 403
+            and ("end of day" in text or "today's data" in text))
+
+
+def _before(gaps: Sequence[Gap], day: date) -> list[Gap]:
+    """The gaps cut to sessions before `day`."""
+    out: list[Gap] = []
+    for gap in gaps:
+        if gap.last < day:
+            out.append(gap)
+        elif gap.first < day:
+            days = sessions_between(gap.first, day - timedelta(days=1))
+            if len(days):
+                out.append(Gap(gap.symbol, gap.first, days[-1].astype(object)))
+    return out
+
+
 def fetch_within_plan(engine: sa.Engine, client: PolygonClient, timespan: Timespan,
                       find_gaps: Callable[[], Sequence[Gap]], fetch: Callable[[list[Gap]], T],
                       warn: Callable[[str], None]) -> tuple[T, PlanLimit | None]:
     """`fetch(gaps)` for the gaps the plan serves. The first timeframe 403 teaches the limit (remembered),
     and the gaps are found and fetched again within it; what was committed before it stays (the coverage
-    windows say so). One line says how far back the plan reaches whenever it cut something."""
+    windows say so). A 403 for the newest data ("before end of day") leaves the newest session for the
+    next run instead of failing it (at most MAX_HELD_SESSIONS). One line says what the plan cut."""
     with engine.connect() as conn:
         limit = known_limit(conn, timespan)
-    gaps, cut = _cut(find_gaps(), limit)
-    try:
-        result = fetch(gaps)
-    except PolygonError as exc:
-        if not is_timeframe_limit(exc) or not gaps:
-            raise
-        earliest = min(gaps, key=lambda g: g.first)
-        limit = learn(client, timespan, earliest.symbol, earliest.first, exc)
-        remember(engine, timespan, limit, str(exc))
+    held: date | None = None  # sessions from this day on are not yet available to the plan
+
+    def within() -> tuple[list[Gap], date | None]:
         gaps, cut = _cut(find_gaps(), limit)
-        cut = cut or earliest.first
-        result = fetch(gaps)
+        return (_before(gaps, held) if held else gaps), cut
+
+    gaps, cut = within()
+    learned = False
+    for _ in range(MAX_HELD_SESSIONS + 2):
+        try:
+            result = fetch(gaps)
+            break
+        except PolygonError as exc:
+            if is_timeframe_limit(exc) and gaps and not learned:
+                earliest = min(gaps, key=lambda g: g.first)
+                limit, learned = learn(client, timespan, earliest.symbol, earliest.first, exc), True
+                remember(engine, timespan, limit, str(exc))
+                gaps, cut = within()
+                cut = cut or earliest.first
+            elif is_not_yet_available(exc) and gaps:
+                held = max(g.last for g in gaps)
+                gaps, cut = within()
+            else:
+                raise
+    else:
+        raise PolygonError(f"{timespan} bars: the plan refused the newest {MAX_HELD_SESSIONS} sessions")
     if limit is not None and cut is not None:
         warn(limit.line(timespan, cut))
+    if held is not None:
+        warn(f"not yet available to the plan: {timespan} bars from {held}; left for the next run")
     return result, limit
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from tickstock_pipelines.market_calendar import end_of_day_ms, midnight_ms, sessions, to_ms
 from tickstock_pipelines.sandbox.bars import day_series, minute_rows
-from tickstock_pipelines.sandbox.plan import horizon, not_authorized
+from tickstock_pipelines.sandbox.plan import END_OF_DAY_MESSAGE, horizon, not_authorized
 from tickstock_pipelines.sandbox.splits import price_factors
 from tickstock_pipelines.sandbox.state import SandboxState
 from tickstock_pipelines.sandbox.universe import Security
@@ -140,6 +140,8 @@ class PolygonApi:
         start_ms, end_ms = _time_bound(path["start"], "from", False), _time_bound(path["end"], "to", True)
         if self._beyond_plan(start_ms):
             return not_authorized(request_id())
+        if self._too_recent(end_ms):
+            return not_authorized(request_id(), END_OF_DAY_MESSAGE)
         adjusted = params.get("adjusted", "true").lower() != "false"
         descending = params.get("sort", "asc").lower() == "desc"
         limit = _int(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT)
@@ -166,6 +168,16 @@ class PolygonApi:
         """A request starting before the plan's horizon (plan_history_years) gets the plan's 403."""
         oldest = horizon(self.state.now().date(), self.state.config.plan_history_years)
         return oldest is not None and start_ms < midnight_ms(oldest)
+
+    def _too_recent(self, end_ms: int) -> bool:
+        """A request reaching one of the newest `plan_delayed_sessions` completed sessions (not yet
+        available to the plan) gets the plan's end-of-day 403."""
+        delayed = self.state.config.plan_delayed_sessions
+        if delayed <= 0:
+            return False
+        cal = sessions()
+        first = cal.completed_until(to_ms(self.state.now())) - delayed
+        return end_ms >= int(cal.open_ms[max(first, 0)])
 
     def _session_window(self, security: Security, start_ms: int, end_ms: int, timespan: str) -> range:
         cal = sessions()
@@ -214,6 +226,8 @@ class PolygonApi:
             raise BadRequest("Could not parse the date parameter. Use YYYY-MM-DD") from None
         if self._beyond_plan(midnight_ms(day)):
             return not_authorized(request_id())
+        if self._too_recent(end_of_day_ms(day)):
+            return not_authorized(request_id(), END_OF_DAY_MESSAGE)
         rows = self._published(day, self.grouped_rows(day, adjusted))
         body: dict[str, Any] = {"queryCount": len(rows), "resultsCount": len(rows), "adjusted": adjusted}
         if rows:

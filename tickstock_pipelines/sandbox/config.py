@@ -60,6 +60,7 @@ class SandboxConfig:
     # The real API's plan limits and delistings (off by default: the README demo stays as it is).
     plan_history_years: int | None = None  # bars older than this many years answer the plan's 403
     delisted_details_404: bool = False  # details of a delisted ticker 404; the list still has it
+    plan_delayed_sessions: int = 0  # the newest N completed sessions answer the plan's end-of-day 403
     # the real grouped daily leaves some tickers out while per-ticker aggregates still serve them
     grouped_omit: list[str] = field(default_factory=list)
     # the newest N completed sessions answer grouped daily empty (`results` absent): not yet published

@@ -9,6 +9,9 @@ from typing import Any
 TIMEFRAME_MESSAGE = ("Your plan doesn't include this data timeframe. Please upgrade your plan at "
                      "https://polygon.io/pricing")
 
+END_OF_DAY_MESSAGE = ("Attempted to request today's data before end of day. Please upgrade your plan at "
+                      "https://polygon.io/pricing")
+
 
 def years_before(day: date, years: int) -> date:
     """The same calendar day `years` earlier (29 February becomes the 28th)."""
@@ -23,5 +26,5 @@ def horizon(today: date, years: int | None) -> date | None:
     return years_before(today, years) if years is not None else None
 
 
-def not_authorized(request_id: str) -> tuple[int, dict[str, Any]]:
-    return 403, {"status": "NOT_AUTHORIZED", "request_id": request_id, "message": TIMEFRAME_MESSAGE}
+def not_authorized(request_id: str, message: str = TIMEFRAME_MESSAGE) -> tuple[int, dict[str, Any]]:
+    return 403, {"status": "NOT_AUTHORIZED", "request_id": request_id, "message": message}
