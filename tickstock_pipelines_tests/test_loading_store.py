@@ -139,3 +139,24 @@ def test_binary_copy_keeps_exact_values_and_nulls_on_both_paths(engine: sa.Engin
                                     "FROM ohlcv_daily ORDER BY symbol, date")).all()
     stored = ("AAA", first, 0.1 + 0.2, 1e308, 5e-324, 123.456789012345, 2**40, None, None)
     assert rows == [stored, ("AAA", second, 10.0, 11.0, 9.0, 10.0, 1000, 10.2, 7), ("BBB", *stored[1:])]
+
+
+def test_coverage_never_spans_a_session_that_was_not_received(engine: sa.Engine) -> None:
+    """Loaded means received: a span beyond a hole does not widen the window (the next run asks for the hole
+    and what follows); once the hole arrives, both join. Without a window, the longest span starts one."""
+    d = [s.astype(object) for s in sessions_between(date(2025, 3, 3), date(2025, 3, 31))]
+
+    def window(symbol: str) -> tuple[date, date]:
+        with engine.connect() as conn:
+            return tuple(conn.execute(sa.text("SELECT loaded_start, loaded_end FROM coverage_targets "
+                                              "WHERE symbol = :s AND timespan = 'day'"), {"s": symbol}).one())
+
+    with engine.begin() as conn:
+        mark_loaded(conn, [Gap("AAA", d[0], d[5])], "day")
+        mark_loaded(conn, [Gap("AAA", d[7], d[10])], "day")  # d[6] never arrived
+        mark_loaded(conn, [Gap("BBB", d[0], d[1]), Gap("BBB", d[3], d[9])], "day")  # d[2] never arrived
+    assert window("AAA") == (d[0], d[5]) and window("BBB") == (d[3], d[9])
+    with engine.begin() as conn:
+        mark_loaded(conn, [Gap("AAA", d[7], d[10]), Gap("AAA", d[6], d[6])], "day")
+        mark_loaded(conn, [Gap("BBB", d[2], d[2]), Gap("BBB", d[0], d[1])], "day")
+    assert window("AAA") == (d[0], d[10]) and window("BBB") == (d[0], d[9])
