@@ -150,6 +150,7 @@ class RunOutcome:
     run_id: str
     asset_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
+    run_tags: dict[str, str] = field(default_factory=dict)  # with the totals steps recorded on the run
 
 
 def run_job(
@@ -191,4 +192,5 @@ def run_job(
     if not result.success:
         failures = [e for e in result.all_events if e.is_failure]
         error = failures[0].message if failures else "run failed"
-    return RunOutcome(result.success, result.run_id, metadata, error)
+    run = instance.get_run_by_id(result.run_id)
+    return RunOutcome(result.success, result.run_id, metadata, error, dict(run.tags) if run else {})

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tickstock_pipelines.loading.bars_store import daily_rows, minute_rows, upsert_bars
+from tickstock_pipelines.loading.bars_store import WriteCounts, daily_rows, minute_rows, upsert_bars
 from tickstock_pipelines.loading.coverage import (
     Gap,
     LoadRequest,
@@ -119,6 +119,30 @@ def test_new_rows_among_existing_ones_take_the_upsert_path_and_all_arrive(engine
     assert (mixed.inserted, mixed.updated, mixed.unchanged) == (2, 0, 1)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM ohlcv_daily")).scalar_one() == 3
+
+
+def _own(counts: WriteCounts, symbol: str) -> tuple[int, int, int]:
+    own = counts.of(symbol)
+    return own.inserted, own.updated, own.unchanged
+
+
+def test_counts_are_kept_per_symbol_on_both_paths_and_add_up(engine: sa.Engine) -> None:
+    """Each symbol partition reports its own rows: the per-symbol counts of one call sum to its totals."""
+    days = [date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 6)]
+    with engine.begin() as conn:  # straight COPY: everything new
+        fast = upsert_bars(conn, "day", [*daily_rows("AAA", [_day_bar(d) for d in days]),
+                                         *daily_rows("BBB", [_day_bar(days[0])])])
+    assert _own(fast, "AAA") == (3, 0, 0) and _own(fast, "BBB") == (1, 0, 0) and fast.inserted == 4
+    with engine.begin() as conn:  # staging upsert: AAA unchanged and changed, BBB new and unchanged
+        aaa = [_day_bar(days[0]), _day_bar(days[1], close=9.5)]
+        slow = upsert_bars(conn, "day", [*daily_rows("AAA", aaa), *daily_rows("BBB", map(_day_bar, days))])
+    assert _own(slow, "AAA") == (0, 1, 1) and _own(slow, "BBB") == (2, 0, 1)
+    assert _own(slow, "CCC") == (0, 0, 0)
+    total = WriteCounts()
+    total.add(fast)
+    total.add(slow)
+    assert (total.inserted, total.updated, total.unchanged) == (6, 1, 2)
+    assert _own(total, "AAA") == (3, 1, 1) and _own(total, "BBB") == (3, 0, 1)
 
 
 def test_binary_copy_keeps_exact_values_and_nulls_on_both_paths(engine: sa.Engine) -> None:

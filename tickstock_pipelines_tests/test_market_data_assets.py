@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, DagsterInstance, Definitions, build_sensor_context, instance_for_test
 
+from tickstock_pipelines.assets.bar_metadata import run_totals
 from tickstock_pipelines.assets.market_data import load_job, market_data_defs
 from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
 from tickstock_pipelines.loading.requests import history_start
@@ -60,10 +61,17 @@ def _job(resources: dict[str, Any]) -> Any:
     return defs.resolve_job_def(load_job.name)
 
 
-def metadata(result: Any, key: str) -> dict[str, Any]:
-    # a range run materializes every partition with the same metadata: read the first
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(key))
+def metadata(result: Any, key: str, partition: str | None = None) -> dict[str, Any]:
+    """A materialization's metadata: the given partition's (bar assets carry their own symbol's figures),
+    else the first one."""
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(key)
+                 and partition in (None, e.partition))
     return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+
+
+def totals(instance: DagsterInstance, result: Any, key: str) -> dict[str, Any]:
+    """The run's totals for a bar asset, as it recorded them on the run."""
+    return run_totals(instance.get_run_by_id(result.run_id).tags, key)
 
 
 def checks(result: Any) -> dict[str, bool]:
@@ -82,7 +90,7 @@ def test_load_stores_symbols_bars_and_etf_metadata_and_a_rerun_costs_nothing(
     assert first.success
     sym = metadata(first, "symbols")
     assert sym["unknown_tickers"] == ["QQQZZ"] and sym["details_fetched"] == 3 and sym["sandbox"] is True
-    bars = metadata(first, "ohlcv_daily")
+    bars = totals(instance, first, "ohlcv_daily")
     end = last_completed_session()
     engine = sa.create_engine(database_uri)
     with engine.connect() as conn:
@@ -99,7 +107,13 @@ def test_load_stores_symbols_bars_and_etf_metadata_and_a_rerun_costs_nothing(
     assert start == history_start(end, months=3)
     assert per_symbol == {s: sessions_since(start) for s in ("AAPL", "MSFT", "SPY")}
     assert last == end
-    assert bars["rows_inserted"] == 3 * sessions_since(start)
+    assert bars["rows_inserted"] == 3 * sessions_since(start) and bars["symbols"] == 3
+    first_session = sessions_between(start, end)[0].astype(object)
+    for symbol in ("AAPL", "MSFT", "SPY"):  # each partition carries its own symbol's figures
+        own = metadata(first, "ohlcv_daily", symbol)
+        assert own["rows_inserted"] == own["dagster/row_count"] == per_symbol[symbol]
+        assert own["aggregates_calls"] == 1 and own["date_range"] == f"{first_session} .. {end}"
+    assert metadata(first, "ohlcv_daily", "QQQZZ")["skipped"] == "no symbols row"
     assert aapl == ("CS", "Technology", "Apple Inc.")
     assert spy[:2] == ("ETF", "ETF") and spy[2] == "State Street Global Advisors"
     assert spy[4] is None and spy[5] is None and spy[6] > 0  # AUM and expense ratio never invented
@@ -108,7 +122,7 @@ def test_load_stores_symbols_bars_and_etf_metadata_and_a_rerun_costs_nothing(
 
     again = run_load(instance, resources, config, ["AAPL", "MSFT", "SPY"], ["symbols", "ohlcv_daily"])
     assert again.success
-    again_bars = metadata(again, "ohlcv_daily")
+    again_bars = totals(instance, again, "ohlcv_daily")
     assert again_bars["rows_inserted"] == again_bars["rows_updated"] == 0
     assert dict(again_bars["api_calls_by_endpoint"]) == {"splits": 1}  # no bar call at all
     assert metadata(again, "symbols")["details_fetched"] == 0  # details are fresh
@@ -119,7 +133,7 @@ def test_many_symbols_short_history_use_grouped_daily(instance: DagsterInstance,
     result = run_load(instance, resources, {"universe": "dow30", "months": 1}, _dow30(),
                       ["symbols", "ohlcv_daily"])
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
+    bars = totals(instance, result, "ohlcv_daily")
     calls = dict(bars["api_calls_by_endpoint"])
     assert bars["plan"] == "grouped daily"
     assert calls.get("grouped_daily") == bars["grouped_daily_calls_planned"] < 30
@@ -170,8 +184,10 @@ def test_a_split_after_the_fetch_refetches_that_history(
     live_sandbox.add_split("KO", split_day.astype(object), 1, 2)
     result = run_load(instance, resources, None, ["KO", "PEP"], ["ohlcv_daily"])
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
-    assert bars["refetched_after_split"] == ["KO"]
+    bars = totals(instance, result, "ohlcv_daily")
+    assert bars["refetched_after_split"] == 1
+    assert metadata(result, "ohlcv_daily", "KO")["refetched_after_split"] is True
+    assert metadata(result, "ohlcv_daily", "PEP")["refetched_after_split"] is False
     with engine.connect() as conn:
         after = conn.execute(sa.text("SELECT close FROM ohlcv_daily WHERE symbol = 'KO' ORDER BY date "
                                      "LIMIT 1")).scalar_one()
@@ -214,7 +230,7 @@ def test_minute_bars_stream_into_timestamptz_rows_for_the_requested_symbols_only
     result = run_load(instance, resources, {"symbols": ["PEP"], "months": 1, "timespan": "minute"},
                       ["KO", "PEP"], ["symbols", "ohlcv_minute"])
     assert result.success
-    minute = metadata(result, "ohlcv_minute")
+    minute = totals(instance, result, "ohlcv_minute")
     with sa.create_engine(database_uri).connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT symbol, count(*), count(DISTINCT (timestamp AT TIME ZONE 'America/New_York')::date), "
@@ -278,10 +294,10 @@ def test_weekly_refresh_and_theme_review_run_end_to_end(
     weekly = defs.resolve_job_def("weekly_refresh_job").execute_in_process(
         instance=instance, run_config=request.run_config, tags=request.tags)
     assert weekly.success
-    sym, bars = metadata(weekly, "symbols"), metadata(weekly, "ohlcv_daily")
+    sym, bars = metadata(weekly, "symbols"), totals(instance, weekly, "ohlcv_daily")
     assert [r["universe"] for r in sym["request"]] == ["dow30"] and sym["details_fetched"] == 0
     assert bars["plan"] == "grouped daily" and bars["rows_inserted"] == len(dow30)
-    assert minute_bars > 0 and metadata(weekly, "ohlcv_minute")["rows_inserted"] == minute_bars
+    assert minute_bars > 0 and totals(instance, weekly, "ohlcv_minute")["rows_inserted"] == minute_bars
     assert metadata(weekly, "market_cap")["entries_written"] == 5
 
     pubsub = redis_client.pubsub()

@@ -16,7 +16,7 @@ from tickstock_pipelines.loading.symbols_sync import _FIELDS, upsert_symbols
 from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
 from tickstock_pipelines.sandbox import SandboxServer
 from tickstock_pipelines_tests import test_market_data_assets as _assets
-from tickstock_pipelines_tests.test_market_data_assets import metadata, run_load
+from tickstock_pipelines_tests.test_market_data_assets import metadata, run_load, totals
 
 # the same real services as test_market_data_assets.py: sandbox on the real clock, fresh Dagster instance
 instance, live_sandbox, resources = _assets.instance, _assets.live_sandbox, _assets.resources
@@ -31,6 +31,10 @@ def evaluation(result: Any, check: str) -> Any:
 
 def check_metadata(result: Any, check: str) -> dict[str, Any]:
     return {k: v.value for k, v in evaluation(result, check).metadata.items()}
+
+
+def _totals(instance: DagsterInstance, result: Any) -> dict[str, Any]:
+    return totals(instance, result, "ohlcv_daily")
 
 
 def session_list(start: date, end: date) -> list[date]:
@@ -235,20 +239,26 @@ def _preview_first_row(md: Any) -> list[str]:
 
 def test_ohlcv_daily_metadata_date_range_row_count_and_preview(
         instance: DagsterInstance, resources: dict[str, Any], database_uri: str) -> None:
-    """date_range is the sessions fetched in this run: the whole window first, then only the new day."""
+    """date_range is the sessions fetched in this run: the whole window first, then only the new day; each
+    partition reports its own symbol, the run its totals."""
     end = last_completed_session()
     days = session_list(history_start(end, months=2), end)
     result = run_load(instance, resources, {"symbols": ["KO", "PEP"], "months": 2}, ["KO", "PEP"], DAILY)
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
-    assert bars["date_range"] == f"{days[0]} .. {end}"
-    assert bars["dagster/row_count"] == 2 * len(days)
-    assert _preview_first_row(bars["preview"])[:2] == ["KO", end.isoformat()]
-    with sa.create_engine(database_uri).begin() as conn:  # a session later: the last one is new again
-        conn.execute(sa.text("DELETE FROM ohlcv_daily WHERE date = :d"), {"d": end})
-        conn.execute(sa.text("UPDATE coverage_targets SET loaded_end = :d"), {"d": days[-2]})
-    again = metadata(run_load(instance, resources, None, ["KO", "PEP"], ["ohlcv_daily"]), "ohlcv_daily")
-    assert again["date_range"] == f"{end} .. {end}" and again["rows_inserted"] == 2
+    ko, pep = metadata(result, "ohlcv_daily", "KO"), metadata(result, "ohlcv_daily", "PEP")
+    assert ko["date_range"] == pep["date_range"] == f"{days[0]} .. {end}"
+    assert ko["dagster/row_count"] == pep["dagster/row_count"] == len(days)
+    assert _preview_first_row(ko["preview"])[0] == end.isoformat()
+    assert _totals(instance, result)["rows_stored"] == 2 * len(days)
+    with sa.create_engine(database_uri).begin() as conn:  # a session later for KO: its last one is new again
+        conn.execute(sa.text("DELETE FROM ohlcv_daily WHERE symbol = 'KO' AND date = :d"), {"d": end})
+        conn.execute(sa.text("UPDATE coverage_targets SET loaded_end = :d WHERE symbol = 'KO'"),
+                     {"d": days[-2]})
+    again = run_load(instance, resources, None, ["KO", "PEP"], ["ohlcv_daily"])
+    ko, pep = metadata(again, "ohlcv_daily", "KO"), metadata(again, "ohlcv_daily", "PEP")
+    assert ko["date_range"] == f"{end} .. {end}" and ko["rows_inserted"] == 1 and ko["aggregates_calls"] == 1
+    assert pep["date_range"] == "nothing missing" and pep["rows_inserted"] == pep["aggregates_calls"] == 0
+    assert _totals(instance, again)["rows_inserted"] == 1
 
 
 def test_ohlcv_minute_metadata_has_date_range_row_count_and_preview(
@@ -267,8 +277,8 @@ def test_ohlcv_minute_metadata_has_date_range_row_count_and_preview(
     assert minute["date_range"] == f"{session_list(history_start(end, months=1), end)[0]} .. {end}"
     assert minute["dagster/row_count"] == count == minute["rows_inserted"] > 0
     header = minute["preview"].split("\n")[0]
-    assert header == "| symbol | timestamp | open | high | low | close | volume |"
-    assert _preview_first_row(minute["preview"])[:2] == ["PEP", str(latest)]
-    assert _preview_first_row(minute["preview"])[5] == str(close)
+    assert header == "| timestamp | open | high | low | close | volume |"
+    assert _preview_first_row(minute["preview"])[0] == str(latest)
+    assert _preview_first_row(minute["preview"])[4] == str(close)
     again = metadata(run_load(instance, resources, None, ["PEP"], ["ohlcv_minute"]), "ohlcv_minute")
     assert again["date_range"] == "nothing missing" and again["dagster/row_count"] == count

@@ -7,8 +7,9 @@ session date. Invalid bars are never stored: they are reported by ticker and dat
 
 
 import warnings
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,13 @@ from dagster import (
 )
 from pydantic import Field
 
+from tickstock_pipelines.assets.bar_metadata import (
+    add_partition_metadata,
+    gap_ranges,
+    record_run_totals,
+    stored_by_symbol,
+    symbol_figures,
+)
 from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
 from tickstock_pipelines.assets.partitions import symbol_partitions
 from tickstock_pipelines.loading.completeness import failed_symbols, owed_json
@@ -72,24 +80,6 @@ BARS_ASSET: dict[str, Any] = {
 }
 
 
-_PREVIEW_COLUMNS = {"day": ("symbol", "date", "open", "high", "low", "close", "volume"),
-                    "minute": ("symbol", "timestamp", "open", "high", "low", "close", "volume")}
-
-
-def _stored_summary(conn: sa.Connection, timespan: str, keys: Sequence[str],
-                    first: date | None, last: date | None) -> dict[str, Any]:
-    """The metadata both bar assets report on what is stored: row count, range fetched, latest bars."""
-    table, columns = f"ohlcv_{'daily' if timespan == 'day' else 'minute'}", _PREVIEW_COLUMNS[timespan]
-    rows = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE symbol = ANY(:k)"),  # noqa: S608
-                        {"k": list(keys)}).scalar_one()
-    preview = conn.execute(sa.text(
-        f"SELECT {', '.join(columns)} FROM {table} WHERE symbol = ANY(:k) "  # noqa: S608
-        f"ORDER BY {columns[1]} DESC, symbol LIMIT 10"), {"k": list(keys)}).all()
-    return {"dagster/row_count": int(rows),
-            "date_range": f"{first} .. {last}" if first and last else "nothing missing",
-            "preview": markdown_table(columns, preview)}
-
-
 def _owed(context: AssetExecutionContext, outcome: DailyOutcome, calls: int) -> dict[str, Any]:
     """Say what the run wanted and did not receive (the next load asks again); fail if nothing arrived."""
     if outcome.unpublished:
@@ -111,6 +101,14 @@ def _owed(context: AssetExecutionContext, outcome: DailyOutcome, calls: int) -> 
 def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
     return list(conn.execute(sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:k) ORDER BY 1"),
                              {"k": list(keys)}).scalars())
+
+
+def _grouped_sessions(plan: CallPlan) -> Counter[str]:
+    """Per symbol, the sessions filled from grouped-daily calls (each call is shared by every symbol)."""
+    planned, sessions = plan.grouped_sessions, Counter[str]()  # planned is sorted
+    for gap in plan.covered_by_grouped:
+        sessions[gap.symbol] += bisect_right(planned, gap.last) - bisect_left(planned, gap.first)
+    return sessions
 
 
 @asset(
@@ -159,33 +157,43 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
             caps = derive_market_caps(conn, keys)
         holes = missing_sessions(conn, keys)
         stale = stale_symbols(conn, keys, end)
-        stored = _stored_summary(conn, "day", keys, outcome.first, outcome.last)
+        stored = stored_by_symbol(conn, "day", keys)
     if skipped:
         context.log.warning(f"no symbols row, skipped: {listed(skipped)}")
     if outcome.rejected:
         context.log.warning(f"{len(outcome.rejected)} invalid bars not stored: " + listed(
             [f"{r.ticker} {r.date}: {r.reason}" for r in outcome.rejected], 10))
+    ranges = gap_ranges((*plan.aggregates, *plan.covered_by_grouped))
+    aggregates, grouped = Counter(g.symbol for g in plan.aggregates), _grouped_sessions(plan)
+    rejected = Counter(r.ticker for r in outcome.rejected)
+    new_splits = splits.new if splits else []
+    refetched = set(splits.refetch if splits else [])
+    add_partition_metadata(context, {key: symbol_figures(
+        outcome.counts.of(key), stored[key], ranges.get(key), aggregates_calls=aggregates[key],
+        grouped_daily_sessions=grouped[key], rejected_bars=rejected[key],
+        new_splits=MetadataValue.json([str(d) for s, d in new_splits if s == key]),
+        refetched_after_split=key in refetched) for key in keys})
+    add_partition_metadata(context, {key: {"skipped": "no symbols row"} for key in skipped})
+    record_run_totals(context, "ohlcv_daily", {
+        "rows_inserted": outcome.counts.inserted, "rows_updated": outcome.counts.updated,
+        "rows_unchanged": outcome.counts.unchanged, "symbols": len(keys),
+        "symbols_written": len(outcome.symbols_written), "skipped_partitions": len(skipped),
+        "plan": plan.strategy, "grouped_daily_calls_planned": len(plan.grouped_sessions),
+        "aggregates_calls_planned": len(plan.aggregates),
+        **api_calls(type(client.calls)(), client.calls),
+        "date_range": f"{outcome.first} .. {outcome.last}" if outcome.first else "nothing missing",
+        "new_splits": len(new_splits), "refetched_after_split": len(refetched),
+        "rows_stored": sum(rows for rows, _ in stored.values()), "sandbox": client.sandbox})
     return MaterializeResult(
+        # true of every partition alike (the run's diagnostics, not its totals); each partition's own
+        # figures were added above, the run's totals are on the run
         metadata={
-            "rows_inserted": outcome.counts.inserted,
-            "rows_updated": outcome.counts.updated,
-            "rows_unchanged": outcome.counts.unchanged,
-            "symbols": len(keys),
-            "symbols_written": len(outcome.symbols_written),
-            "skipped_partitions": MetadataValue.json(skipped),
-            "plan": plan.strategy,
-            "grouped_daily_calls_planned": len(plan.grouped_sessions),
-            "aggregates_calls_planned": len(plan.aggregates),
             **owed,
-            **api_calls(type(client.calls)(), client.calls),
             "last_completed_session": end.isoformat(),
             **plan_limit_metadata(limit),
             "market_caps_derived": caps.count,
             "market_caps_derived_from": MetadataValue.json(caps.by_session),
-            "new_splits": MetadataValue.json([f"{s} {d}" for s, d in splits.new] if splits else []),
-            "refetched_after_split": MetadataValue.json(splits.refetch if splits else []),
             "sandbox": client.sandbox,
-            **stored,
         },
         check_results=[
             _bars_check(outcome.rejected),
@@ -228,23 +236,25 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
 
         (gaps, outcome), limit = fetch_within_plan(engine, client, "minute", find_gaps, fetch,
                                                    context.log.warning)
-        stored = _stored_summary(conn, "minute", targeted, min((g.first for g in gaps), default=None),
-                                 max((g.last for g in gaps), default=None))
+        stored = stored_by_symbol(conn, "minute", targeted)
     if outcome.rejected:
         context.log.warning(f"{len(outcome.rejected)} invalid minute bars not stored")
+    ranges, rejected = gap_ranges(gaps), Counter(r.ticker for r in outcome.rejected)
+    add_partition_metadata(context, {key: symbol_figures(
+        outcome.counts.of(key), stored[key], ranges.get(key), aggregates_calls=outcome.pages_by_symbol[key],
+        rejected_bars=rejected[key]) for key in targeted})
+    add_partition_metadata(context, {key: {"skipped": "no minute history asked for"}
+                                     for key in set(context.partition_keys) - set(targeted)})
+    record_run_totals(context, "ohlcv_minute", {
+        "rows_inserted": outcome.counts.inserted, "rows_updated": outcome.counts.updated,
+        "rows_unchanged": outcome.counts.unchanged, "symbols": len(targeted),
+        "symbols_written": len(outcome.symbols_written), "pages": outcome.pages,
+        **api_calls(type(client.calls)(), client.calls),
+        "date_range": (f"{min(g.first for g in gaps)} .. {max(g.last for g in gaps)}" if gaps
+                       else "nothing missing"),
+        "rows_stored": sum(rows for rows, _ in stored.values()), "sandbox": client.sandbox})
     return MaterializeResult(
-        metadata={
-            "rows_inserted": outcome.counts.inserted,
-            "rows_updated": outcome.counts.updated,
-            "rows_unchanged": outcome.counts.unchanged,
-            "symbols": len(targeted),
-            "symbols_written": len(outcome.symbols_written),
-            "pages": outcome.pages,
-            **api_calls(type(client.calls)(), client.calls),
-            "last_completed_session": end.isoformat(),
-            **plan_limit_metadata(limit),
-            "sandbox": client.sandbox,
-            **stored,
-        },
+        metadata={"last_completed_session": end.isoformat(), **plan_limit_metadata(limit),
+                  "sandbox": client.sandbox},
         check_results=[_bars_check(outcome.rejected)],
     )

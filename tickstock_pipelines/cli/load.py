@@ -148,7 +148,10 @@ def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...],
     if not outcome.success:
         return _failed(instance, outcome, request)
 
-    bars_meta = outcome.asset_metadata.get(bars, {})
+    from tickstock_pipelines.assets.bar_metadata import run_totals
+
+    # the run's totals, recorded on the run (each partition's materialization has only its own symbol's)
+    bars_meta = {**outcome.asset_metadata.get(bars, {}), **run_totals(outcome.run_tags, bars)}
     # bars a symbol still lacks after the retries fail the load like its details would (the rest is committed)
     failed |= {s: f"bars: {why}" for s, why in dict(bars_meta.get("failed_symbols") or {}).items()
                if s not in failed}

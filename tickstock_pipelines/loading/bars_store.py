@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import io
 import struct
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 
@@ -32,14 +33,23 @@ Row = tuple[str, date | datetime, float, float, float, float, int, float | None,
 
 @dataclass
 class WriteCounts:
+    """Rows inserted, updated and left unchanged, in total and (`by_symbol`) per ticker: each symbol
+    partition's materialization reports its own figures, the run its totals."""
+
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    by_symbol: dict[str, WriteCounts] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, other: WriteCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        for symbol, counts in other.by_symbol.items():
+            self.by_symbol.setdefault(symbol, WriteCounts()).add(counts)
+
+    def of(self, symbol: str) -> WriteCounts:
+        return self.by_symbol.get(symbol) or WriteCounts()
 
     @property
     def written(self) -> int:
@@ -96,6 +106,10 @@ class BinaryRows:
     @property
     def count(self) -> int:
         return len(self._seen)
+
+    def per_symbol(self) -> Counter[str]:
+        """Distinct rows sent per symbol (counted once at the end: the hot loop stays as it is)."""
+        return Counter(symbol for symbol, _ in self._seen)
 
     def read(self, size: int = -1) -> bytes:
         if self._ended:
@@ -155,7 +169,8 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row]) -> Writ
             cursor.execute("ROLLBACK TO SAVEPOINT tickstock_bars_copy")
         else:
             cursor.execute("RELEASE SAVEPOINT tickstock_bars_copy")
-            return WriteCounts(inserted=stream.count)
+            return WriteCounts(inserted=stream.count, by_symbol={
+                symbol: WriteCounts(inserted=n) for symbol, n in stream.per_symbol().items()})
         # Identifiers come from the fixed _TABLES map above, never from input.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging_{table} "
                        f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
@@ -164,14 +179,18 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row]) -> Writ
                            stream.replay())
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
         changed = " OR ".join(f"t.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in COLUMNS)
-        # Counted in the database: only three numbers come back, not one flag per row.
+        # Counted in the database: three numbers per symbol come back, not one flag per row.
         cursor.execute(
             f'WITH merged AS (INSERT INTO {table} AS t (symbol, "{time_column}", {", ".join(COLUMNS)}) '  # noqa: S608
             f'SELECT symbol, "{time_column}", {", ".join(COLUMNS)} FROM staging_{table} '
             f'ON CONFLICT (symbol, "{time_column}") DO UPDATE SET {updates} '
             f"WHERE {changed} "
-            "RETURNING (xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged")
-        inserted, written = cursor.fetchone()
-    count = stream.count
-    return WriteCounts(inserted=inserted, updated=written - inserted, unchanged=count - written)
+            "RETURNING t.symbol, (xmax = 0) AS inserted) "
+            "SELECT symbol, count(*) FILTER (WHERE inserted), count(*) FROM merged GROUP BY symbol")
+        merged = {symbol: (inserted, written) for symbol, inserted, written in cursor.fetchall()}
+    total = WriteCounts()
+    for symbol, sent in stream.per_symbol().items():
+        inserted, written = merged.get(symbol, (0, 0))
+        counts = WriteCounts(inserted=inserted, updated=written - inserted, unchanged=sent - written)
+        total.add(WriteCounts(counts.inserted, counts.updated, counts.unchanged, {symbol: counts}))
+    return total

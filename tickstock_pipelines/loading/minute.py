@@ -6,6 +6,7 @@ last page, so a run that dies mid-symbol fetches that symbol again (the upsert m
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ class MinuteOutcome:
     rejected: list[InvalidBar] = field(default_factory=list)
     symbols_written: set[str] = field(default_factory=set)
     pages: int = 0
+    pages_by_symbol: Counter[str] = field(default_factory=Counter)  # one aggregates call per page
 
 
 def load_minute(engine: sa.Engine, client: PolygonClient, gaps: Sequence[Gap],
@@ -33,6 +35,7 @@ def load_minute(engine: sa.Engine, client: PolygonClient, gaps: Sequence[Gap],
         for page in client.aggregates(gap.symbol, "minute", gap.first, gap.last):
             outcome.rejected.extend(page.rejected)
             outcome.pages += 1
+            outcome.pages_by_symbol[gap.symbol] += 1
             if page.bars:
                 with engine.begin() as conn:
                     outcome.counts.add(upsert_bars(conn, "minute", minute_rows(gap.symbol, page.bars)))
