@@ -24,7 +24,7 @@ from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
 from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
-from tickstock_pipelines_tests.test_market_data_assets import checks, metadata, run_load
+from tickstock_pipelines_tests.test_market_data_assets import checks, metadata, run_load, run_view
 
 UNIVERSES = "type IN ('stock_universe', 'etf_universe', 'stock_etf_combo')"
 
@@ -78,7 +78,8 @@ def test_a_load_stores_delisted_tickers_inactive_with_bars_to_their_last_session
     assert "NOSUCH1" not in rows
 
     again = run_load(instance, resources, {"symbols": tickers, "years": 2}, tickers[:3], ["ohlcv_daily"])
-    assert "aggs" not in dict(metadata(again, "ohlcv_daily")["api_calls_by_endpoint"])  # nothing left
+    calls = run_view(instance, again, "ohlcv_daily")["api_calls_by_endpoint"]
+    assert "aggs" not in dict(calls)  # nothing left
 
 
 def test_the_monthly_refresh_marks_new_delistings_inactive_and_the_rebuild_drops_them(

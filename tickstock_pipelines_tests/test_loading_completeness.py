@@ -18,7 +18,7 @@ from tickstock_pipelines.market_calendar import last_completed_session, sessions
 from tickstock_pipelines.sandbox import SandboxServer
 from tickstock_pipelines.sandbox.api import AGGS, GROUPED
 from tickstock_pipelines_tests import test_market_data_assets as _assets
-from tickstock_pipelines_tests.test_market_data_assets import checks, metadata, run_load
+from tickstock_pipelines_tests.test_market_data_assets import checks, run_load, run_view
 
 instance, live_sandbox, resources = _assets.instance, _assets.live_sandbox, _assets.resources
 DAILY = ["symbols", "ohlcv_daily"]
@@ -62,7 +62,7 @@ def test_tickers_left_out_of_grouped_daily_are_fetched_per_symbol_in_the_same_ru
     before = live_sandbox.stats()["total_requests"]
     result = run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30(), DAILY)
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
+    bars = run_view(instance, result, "ohlcv_daily")
     requests = bar_requests(live_sandbox, before)
     assert bars["plan"] == "grouped daily"
     assert requests[(GROUPED, None)] == bars["grouped_daily_calls_planned"]
@@ -87,7 +87,7 @@ def test_an_unpublished_session_is_left_for_the_next_run_never_recorded_as_no_tr
     live_sandbox.configure(grouped_unpublished_sessions=1)
     result = run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30(), DAILY)
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
+    bars = run_view(instance, result, "ohlcv_daily")
     assert bars["unpublished_sessions"] == [end.isoformat()]
     assert bars["aggregates_calls_for_missing"] == 0 and bars["not_fetched"] == {}
     assert bars_per_symbol(database_uri) == {s: month_sessions() - 1 for s in dow30()}
@@ -114,7 +114,7 @@ def test_a_symbol_whose_aggregates_always_fail_is_named_and_the_others_are_commi
     live_sandbox.inject("500", path="/v2/aggs/ticker/KO/")
     result = run_load(instance, resources, {"symbols": keys, "months": 3}, keys, DAILY)
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
+    bars = run_view(instance, result, "ohlcv_daily")
     end = last_completed_session()
     wanted = len(sessions_between(history_start(end, months=3), end))
     assert bars["plan"] == "aggregates"
@@ -144,7 +144,7 @@ def test_a_grouped_session_that_keeps_failing_is_retried_then_fetched_per_symbol
     live_sandbox.inject("500", path=f"/v2/aggs/grouped/locale/us/market/stocks/{broken}")
     result = run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30(), DAILY)
     assert result.success
-    bars = metadata(result, "ohlcv_daily")
+    bars = run_view(instance, result, "ohlcv_daily")
     assert bars["aggregates_calls_for_missing"] == len(dow30()) and bars["failed_symbols"] == {}
     assert bars_per_symbol(database_uri) == {s: len(days) for s in dow30()}
     assert {loaded_window(database_uri, s) for s in dow30()} == {(days[0].astype(object), end)}

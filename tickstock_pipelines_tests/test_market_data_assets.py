@@ -74,6 +74,11 @@ def totals(instance: DagsterInstance, result: Any, key: str) -> dict[str, Any]:
     return run_totals(instance.get_run_by_id(result.run_id).tags, key)
 
 
+def run_view(instance: DagsterInstance, result: Any, key: str) -> dict[str, Any]:
+    """What is the same for every partition of a bar asset's run, with the run's totals."""
+    return {**metadata(result, key), **totals(instance, result, key)}
+
+
 def checks(result: Any) -> dict[str, bool]:
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
