@@ -5,6 +5,7 @@ rebuild` on the same instance, so the pages show what a data engineer sees after
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +150,76 @@ def test_graphql_each_partition_shows_its_own_symbols_rows_and_the_run_its_total
     assert int(tags["tickstock/ohlcv_daily.rows_inserted"]) == sum(m["rows_inserted"]
                                                                    for m in latest.values())
     assert int(tags["tickstock/ohlcv_daily.symbols"]) == len(LOADED)
+
+
+DESCRIPTIONS_QUERY = """
+{
+  repositoriesOrError {
+    ... on RepositoryConnection {
+      nodes {
+        name location { name }
+        jobs { name description }
+        schedules { name description }
+        sensors { name description }
+        assetNodes {
+          assetKey { path } description
+          assetChecksOrError { ... on AssetChecks { checks { name description } } }
+        }
+        allTopLevelResourceDetails { name description configFields { name description } }
+      }
+    }
+  }
+}
+"""
+CONFIG_QUERY = """
+query Config($selector: PipelineSelector!) {
+  runConfigSchemaOrError(selector: $selector) {
+    ... on RunConfigSchema {
+      allConfigTypes { key description ... on CompositeConfigType { fields { name description } } }
+    }
+  }
+}
+"""
+CODE_SPAN = re.compile(r"`[^`]*`")
+LOST_PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9 _.-]*>")
+
+
+def lost_placeholders(texts: dict[str, str | None]) -> dict[str, list[str]]:
+    """`<word>` outside code spans: the UI's markdown renderer takes it for an HTML tag and drops it."""
+    found = {where: LOST_PLACEHOLDER.findall(CODE_SPAN.sub("", text or "")) for where, text in texts.items()}
+    return {where: lost for where, lost in found.items() if lost}
+
+
+def test_lost_placeholder_finder_spares_code_spans() -> None:
+    assert lost_placeholders({"a": "top_10_<sector>: x", "b": "`top_10_<sector>`", "c": "a < b > c"}) == {
+        "a": ["<sector>"]}
+
+
+def test_graphql_descriptions_keep_their_placeholders(webserver: str) -> None:
+    """Every asset, check, job, schedule, sensor, resource and config-field description as the UI reads it."""
+    [repo] = graphql(webserver, DESCRIPTIONS_QUERY)["repositoriesOrError"]["nodes"]
+    texts: dict[str, str | None] = {}
+    for kind in ("jobs", "schedules", "sensors"):
+        texts |= {f"{kind} {n['name']}": n["description"] for n in repo[kind]}
+    for node in repo["assetNodes"]:
+        key = "/".join(node["assetKey"]["path"])
+        texts[f"asset {key}"] = node["description"]
+        texts |= {f"check {key}.{c['name']}": c["description"]
+                  for c in (node["assetChecksOrError"].get("checks") or [])}
+    for resource in repo["allTopLevelResourceDetails"]:
+        texts[f"resource {resource['name']}"] = resource["description"]
+        texts |= {f"resource {resource['name']}.{f['name']}": f["description"]
+                  for f in resource["configFields"]}
+    for job in repo["jobs"]:
+        selector = {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
+                    "pipelineName": job["name"]}
+        schema = graphql(webserver, CONFIG_QUERY, {"selector": selector})["runConfigSchemaOrError"]
+        for config_type in schema["allConfigTypes"]:
+            texts[f"config {config_type['key']}"] = config_type["description"]
+            texts |= {f"config {config_type['key']}.{f['name']}": f["description"]
+                      for f in config_type.get("fields") or []}
+    assert len([t for t in texts.values() if t]) > 50  # the query reached every kind of description
+    assert lost_placeholders(texts) == {}
 
 
 def test_graphql_lists_assets_checks_jobs_schedules_and_sensors(webserver: str) -> None:

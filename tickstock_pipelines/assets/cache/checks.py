@@ -66,7 +66,7 @@ def buckets_match_symbols(context: AssetCheckExecutionContext,
 
 @asset_check(asset="sector_leaders", name="every_sector_has_leaders",
              description="Checked against TickStock's eleven sectors: each one with ranked stocks has a "
-                         "non-empty top_10_<sector> entry and no stock has another sector name; names the "
+                         "non-empty `top_10_{sector}` entry and no stock has another sector name; names the "
                          "sectors without leaders and gives the share of SIC-coded stocks classified.")
 def every_sector_has_leaders(context: AssetCheckExecutionContext,
                              database: DatabaseResource) -> AssetCheckResult:
