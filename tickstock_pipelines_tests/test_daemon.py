@@ -89,3 +89,74 @@ def test_tickstock_ui_serves_the_location_and_its_daemon_rebuilds_the_cache_once
         assert len(runs) == 1 and len(runs[0].asset_selection or ()) == 9  # every family
     finally:
         os.environ.pop("DAGSTER_HOME", None)
+
+
+
+def _repository(url: str) -> dict[str, str]:
+    [repo] = graphql(url, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
+                          "location { name } } } } }")["repositoriesOrError"]["nodes"]
+    return {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
+
+
+def _failure_sensor_ticks(url: str) -> list[float]:
+    """Timestamps of the daemon's admin_notify_on_failure ticks, newest first."""
+    query = ("query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor { "
+             "sensorState { ticks(limit: 5) { timestamp } } } } }")
+    selector = {**_repository(url), "sensorName": "admin_notify_on_failure"}
+    data = graphql(url, query, {"s": selector})["sensorOrError"]
+    return [t["timestamp"] for t in data["sensorState"]["ticks"]]
+
+
+def _launch_rebuild(url: str) -> str:
+    """cache_rebuild_job launched as from the UI: queued, then run by the daemon in its own process."""
+    query = ("mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename "
+             "... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }")
+    params = {"selector": {**_repository(url), "jobName": "cache_rebuild_job"}, "runConfigData": {}}
+    launched = graphql(url, query, {"p": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+@pytest.mark.slow
+def test_failed_rebuilds_with_the_daemon_running_are_announced_once(
+        ui: tuple[str, dict[str, str], Path], database_uri: str, redis_client) -> None:
+    """A rebuild that fails inside its step, from the CLI and from the UI (a daemon-launched run the
+    run-status sensors do watch): the asset announces cache_rebuild_failed, and the daemon's failure
+    sensor adds no run_failed for it (its run is tagged notified_by=cache_entries)."""
+    import sqlalchemy as sa
+
+    from tickstock_pipelines_tests.redis_helpers import heard
+
+    url, env, dagster_home = ui
+    deadline = time.monotonic() + 180
+    while not _failure_sensor_ticks(url):  # the sensor is live: it will see the runs fail
+        assert time.monotonic() < deadline, "the failure sensor never ticked"
+        time.sleep(2)
+    with sa.create_engine(database_uri).begin() as conn:
+        conn.execute(sa.text("DROP TABLE symbols CASCADE"))  # the rebuild fails inside its step
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("admin_notifications")
+    while pubsub.get_message(timeout=1) is not None:
+        pass
+    rebuild = subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", "cache", "rebuild"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert rebuild.returncode == 1, rebuild.stderr[-3000:]
+    cli_run = rebuild.stderr.rsplit("(run ", 1)[1].split(")")[0]
+    ui_run = _launch_rebuild(url)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        instance = DagsterInstance.get()
+        while instance.get_run_by_id(ui_run).status != DagsterRunStatus.FAILURE:
+            assert time.monotonic() < deadline + 240, instance.get_run_by_id(ui_run).status
+            time.sleep(2)
+        ended = time.time()
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+    while not [t for t in _failure_sensor_ticks(url) if t > ended + 1]:  # a tick that saw both failures
+        assert time.monotonic() < deadline + 480, "no failure-sensor tick after the rebuilds failed"
+        time.sleep(3)
+    messages = heard(pubsub, quiet=5)
+    pubsub.close()
+    for run_id in (cli_run, ui_run):
+        events = [m["event"] for m in messages if m.get("run_id") == run_id]
+        assert events == ["cache_rebuild_failed"], messages
