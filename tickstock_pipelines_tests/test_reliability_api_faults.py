@@ -83,12 +83,19 @@ def test_a_429_storm_of_a_third_of_the_requests_for_a_budgeted_minute(
 def assert_failed_clearly(scenario: Scenario, outcome: Outcome) -> None:
     """A first run that did not complete said what failed, in words taken from the scenario and the
     database, not from the outcome itself: a failed run names the faulty request and the fault; a run
-    that succeeded failed its details check, naming exactly the symbols it did not store."""
+    that succeeded failed its details check, naming exactly the symbols it did not store, or its
+    no_missing_sessions check, naming the bars it did not fetch with the fault."""
     words = {FAULT_WORDS[str(f["kind"])] for f in scenario.faults}
     if not outcome.first_run_succeeded:
         paths = {f.get("path") or "/" for f in scenario.faults}
         assert any(path in message and word in message
                    for message in outcome.failure for path in paths for word in words), outcome.failure
+        return
+    bars = outcome.failed_checks.get("ohlcv_daily:no_missing_sessions")
+    if bars and bars["not_fetched"] and not outcome.first_run_missing_symbols:
+        # every symbol stored, some bars not (contract §9, "Faults are per request"): named with the fault
+        for ticker, owed in bars["not_fetched"].items():
+            assert owed["sessions"] and any(w in owed["reason"] for w in words), (ticker, owed)
         return
     check = outcome.failed_checks.get(f"symbols:{DETAILS_CHECK}")
     assert check is not None, ("the run succeeded with data missing, and no check failed", outcome.summary())
