@@ -24,6 +24,7 @@ from tickstock_pipelines.resources.polygon import (
     PolygonRetriesExhausted,
 )
 from tickstock_pipelines.resources.polygon import client as client_module
+from tickstock_pipelines.resources.polygon import retry as retry_module
 
 CANARY = "CANARY-KEY-9f3b"
 MIDNIGHT_NY_2025_11_24 = 1763960400000  # 2025-11-24 00:00 America/New_York, in ms
@@ -278,7 +279,7 @@ def test_a_retry_after_longer_than_max_backoff_is_still_honoured(fake: FakePolyg
 def test_429_without_retry_after_backs_off_exponentially_with_jitter(
         fake: FakePolygon, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    monkeypatch.setattr(retry_module.time, "sleep", slept.append)
     fake.routes["/v3/reference/tickers/AAPL"] = sequence(*[(429, {"status": "ERROR"}, {})] * 5, DETAILS_OK)
     client = make_client(fake.base_url, max_retries=6, backoff_seconds=1.0, max_backoff_seconds=6.0)
     assert client.ticker_details("AAPL") is not None
@@ -385,21 +386,37 @@ def test_a_body_cut_short_of_its_content_length_is_retried(fake: FakePolygon) ->
 
 
 # -- malformed bodies ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(("body", "problem"), [
-    (b'{"results": {"ticker": "AA', "malformed JSON"),
-    (b"<html>maintenance</html>", "malformed JSON"),
-    (b'["not", "an", "object"]', "body is a list"),
-    (b'{"status": "OK"}', "no 'results' object"),
-    (b'{"results": {"ticker": 5, "active": "maybe", "list_date": "someday"}}', "malformed TickerDetails"),
+@pytest.mark.parametrize(("body", "problem", "attempts"), [
+    (b'{"results": {"ticker": "AA', "malformed JSON", 4),  # cut short: transient, retried
+    (b"<html>maintenance</html>", "malformed JSON", 4),  # a proxy's page: transient, retried
+    (b'["not", "an", "object"]', "body is a list", 1),  # parses: what the server meant, not retried
+    (b'{"status": "OK"}', "no 'results' object", 1),
+    (b'{"results": {"ticker": 5, "active": "maybe", "list_date": "someday"}}', "malformed TickerDetails", 1),
 ])
-def test_malformed_details_fail_clearly_naming_the_ticker(fake: FakePolygon, body: bytes,
-                                                          problem: str) -> None:
+def test_malformed_details_fail_clearly_naming_the_ticker(fake: FakePolygon, body: bytes, problem: str,
+                                                          attempts: int) -> None:
     fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (200, body, {})
     client = make_client(fake.base_url)
     with pytest.raises(PolygonResponseError, match=problem) as failure:
         client.ticker_details("AAPL")
     assert "for AAPL" in str(failure.value) and failure.value.ticker == "AAPL"
-    assert client.calls == {"ticker_details": 1}  # a body Polygon sent in full is not retried
+    assert client.calls == {"ticker_details": attempts}
+    if attempts > 1:
+        assert str(failure.value).endswith(f"after {attempts} attempts")
+
+
+def test_a_body_that_does_not_parse_is_retried_like_a_502(fake: FakePolygon) -> None:
+    """Contract §9: a truncated or malformed body is a transient fault, within the same error allowance."""
+    truncated: Reply = (200, b'{"status": "OK", "results": {"ticker": "AA', {})
+    garbled: Reply = (200, b"\xff\xfe<html>", {})
+    gateway: Reply = (502, b"<html>bad gateway</html>", {"Content-Type": "text/html"})
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence(truncated, gateway, garbled, DETAILS_OK)
+    client = make_client(fake.base_url, max_retries=3)
+    assert client.ticker_details("AAPL") is not None
+    assert client.calls == {"ticker_details": 4}
+    fake.routes["/v3/reference/tickers/AAPL"] = sequence(truncated, gateway, garbled, DETAILS_OK)
+    with pytest.raises(PolygonResponseError, match=r"for AAPL: malformed JSON \(JSONDecodeError.* after 3 attempts$"):
+        make_client(fake.base_url, max_retries=2).ticker_details("AAPL")  # one allowance for all three
 
 
 def test_malformed_aggregates_name_the_ticker_and_endpoint(fake: FakePolygon) -> None:

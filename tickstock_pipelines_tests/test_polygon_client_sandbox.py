@@ -77,6 +77,7 @@ def test_unknown_ticker(sandbox: SandboxServer) -> None:
 @pytest.mark.parametrize("fault", [
     {"kind": "429", "retry_after": 0.1}, {"kind": "429"}, {"kind": "500"}, {"kind": "502"}, {"kind": "503"},
     {"kind": "504"}, {"kind": "disconnect"}, {"kind": "slow", "sleep_seconds": 2.0},
+    {"kind": "truncated"}, {"kind": "malformed"}, {"kind": "cut"},
 ])
 def test_transient_faults_are_retried(sandbox: SandboxServer, fault: dict) -> None:
     sandbox.inject(path="/v3/reference/tickers/AAPL", count=2, **fault)
@@ -165,11 +166,13 @@ def test_a_failed_second_page_is_retried_and_nothing_is_lost(sandbox: SandboxSer
 
 
 @pytest.mark.parametrize("kind", ["malformed", "truncated"])
-def test_broken_bodies_fail_naming_the_ticker(sandbox: SandboxServer, kind: str) -> None:
+def test_broken_bodies_fail_naming_the_ticker_once_the_retries_are_spent(sandbox: SandboxServer,
+                                                                           kind: str) -> None:
     sandbox.inject(kind, path="/v2/aggs")
     client = _client(sandbox)
-    with pytest.raises(PolygonResponseError, match="for NVDA: malformed JSON"):
+    with pytest.raises(PolygonResponseError, match="for NVDA: malformed JSON .* after 4 attempts"):
         list(client.aggregates("NVDA", "day", date(2025, 12, 1), date(2025, 12, 31)))
+    assert _sent(sandbox) == 4
     sandbox.inject(kind, path="/v3/reference/tickers/NVDA")
     with pytest.raises(PolygonResponseError, match="ticker_details /v3/reference/tickers/NVDA for NVDA"):
         client.ticker_details("NVDA")

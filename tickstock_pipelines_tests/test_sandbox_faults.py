@@ -97,6 +97,30 @@ def test_malformed_truncated_and_dropped_responses(sandbox: SandboxServer) -> No
     assert api_get(sandbox.base_url, AGGS).status_code == 200
 
 
+def test_a_body_cut_mid_stream_announces_more_than_it_sends(sandbox: SandboxServer) -> None:
+    whole = api_get(sandbox.base_url, AGGS).content
+    sandbox.inject("cut", count=1)
+    response = requests.get(f"{sandbox.base_url}{AGGS}", headers={"Authorization": "Bearer k"}, stream=True,
+                            timeout=5)
+    assert response.status_code == 200 and int(response.headers["Content-Length"]) == len(whole)
+    received = bytearray()
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):  # urllib3: IncompleteRead
+        for chunk in response.iter_content(64):
+            received += chunk
+    assert 0 < len(received) < len(whole) and whole[:len(received) // 2] == received[:len(received) // 2]
+    assert api_get(sandbox.base_url, AGGS).json()["results"] == json.loads(whole)["results"]
+    assert sandbox.stats()["faults_injected"] == {"cut": 1}
+
+
+def test_aggregates_pages_can_be_made_small(sandbox: SandboxServer) -> None:
+    """`aggs_page_limit` caps a page whatever limit the client asks, so a day-bar load follows next_url."""
+    sandbox.configure(aggs_page_limit=7)
+    first = api_get(sandbox.base_url, AGGS, {"limit": 50_000}).json()
+    assert first["resultsCount"] == len(first["results"]) == 7 and "next_url" in first
+    second = api_get(sandbox.base_url, first["next_url"]).json()
+    assert second["results"][0]["t"] > first["results"][-1]["t"] and len(second["results"]) <= 7
+
+
 @pytest.mark.parametrize("invalid", ["high_lt_low", "negative_volume", "nan", "open_outside"])
 def test_invalid_bars_for_one_ticker(sandbox: SandboxServer, invalid: str) -> None:
     sandbox.inject("invalid_bars", ticker="AAPL", invalid=invalid)

@@ -144,7 +144,8 @@ class PolygonApi:
             return not_authorized(request_id(), END_OF_DAY_MESSAGE)
         adjusted = params.get("adjusted", "true").lower() != "false"
         descending = params.get("sort", "asc").lower() == "desc"
-        limit = _int(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT)
+        limit = min(_int(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT),
+                    self.state.config.aggs_page_limit or AGGS_MAX_LIMIT)
         body: dict[str, Any] = {"ticker": ticker, "queryCount": 0, "resultsCount": 0, "adjusted": adjusted}
         security = self.state.securities.get(ticker)
         bars = self._bars(security, timespan, start_ms, end_ms, adjusted, descending, limit + 1) \

@@ -13,6 +13,7 @@ FaultKind = Literal[
     "slow",  # the real response, after sleeping `sleep_seconds` (longer than a client timeout)
     "malformed",  # HTTP 200 whose body is not JSON
     "truncated",  # HTTP 200 whose JSON body is cut in half (Content-Length matches what is sent)
+    "cut",  # HTTP 200 announcing the whole body, cut mid-stream: half of it, then the connection closes
     "disconnect",  # the connection is closed without any response
     "invalid_bars",  # aggregates/grouped bars of `ticker` (or all) corrupted as `invalid`
 ]
@@ -55,6 +56,7 @@ class FaultRule:
 class SandboxConfig:
     latency_ms: float = 0.0  # added to every API request
     rate_limit_per_minute: float | None = None  # enforced over a rolling minute → 429 like Polygon
+    aggs_page_limit: int | None = None  # most bars an aggregates page holds (real Polygon: 50,000)
     now: datetime | None = None  # fixed clock: decides the last completed session
     faults: list[FaultRule] = field(default_factory=list)
     # The real API's plan limits and delistings (off by default: the README demo stays as it is).

@@ -44,13 +44,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None, *,
+              cut: bool = False) -> None:
+        """Send the answer; `cut` announces all of `body` but sends half of it and closes the connection."""
         self.send_response(status)
         for name, value in (headers or {"Content-Type": "application/json"}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(faults.truncate(body) if cut else body)
+        if cut:
+            self.close_connection = True
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -149,7 +153,7 @@ class SandboxServer:
         if status is None:  # an injected disconnect: close without answering
             handler.close_connection = True
         else:
-            handler.reply(status, body, headers)
+            handler.reply(status, body, headers, cut=fault == "cut")
 
     def _answer(self, handler: _Handler, method: str, path: str, query: dict[str, str], template: str | None,
                 path_params: dict[str, str]) -> tuple[int | None, bytes, dict[str, str] | None, str | None]:

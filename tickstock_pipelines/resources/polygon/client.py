@@ -7,15 +7,12 @@ A client is meant for one thread; give each worker thread its own (they share th
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -27,7 +24,6 @@ from tickstock_pipelines.resources.polygon.errors import (
     PolygonError,
     PolygonHTTPError,
     PolygonResponseError,
-    PolygonRetriesExhausted,
 )
 from tickstock_pipelines.resources.polygon.models import (
     AggsPage,
@@ -40,14 +36,19 @@ from tickstock_pipelines.resources.polygon.models import (
     parse_bar,
 )
 from tickstock_pipelines.resources.polygon.ratelimit import SharedRateLimiter
+from tickstock_pipelines.resources.polygon.retry import (
+    RETRY_STATUSES,
+    TRANSIENT_ERRORS,
+    RetryPolicy,
+    Tally,
+    TransientFault,
+    retry_after_seconds,
+)
 
 log = logging.getLogger(__name__)
 
 AGGS_LIMIT = 50_000
 LIST_LIMIT = 1_000
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# A dropped connection mid-body surfaces as ChunkedEncodingError, not ConnectionError: also transient.
-TRANSIENT_ERRORS = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 _SECRET_PARAMS = frozenset({"apikey", "api_key", "token", "access_token"})
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -66,22 +67,6 @@ def safe_url(url: str, params: dict[str, Any] | None = None) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     query += [(k, str(v)) for k, v in (params or {}).items() if k.lower() not in _SECRET_PARAMS]
     return parts.path + (f"?{urlencode(query)}" if query else "")
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class PolygonClient:
@@ -107,10 +92,9 @@ class PolygonClient:
         self._key = api_key
         self._limiter = limiter
         self._timeout = timeout_seconds
-        self._max_retries = max_retries
-        self._backoff = backoff_seconds
-        self._max_backoff = max_backoff_seconds
-        self._rate_limited_max = rate_limited_max_seconds
+        self._policy = RetryPolicy(max_retries, backoff_seconds, max_backoff_seconds,
+                                   rate_limited_max_seconds)
+        self._retrying = self._policy.retrying()
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {api_key}"
         self._session.headers["Accept"] = "application/json"
@@ -136,7 +120,13 @@ class PolygonClient:
         self.close()
 
     def close(self) -> None:
+        """Close the connection and record the last answers in the shared budget."""
         self._session.close()
+        if self._limiter is not None:
+            try:
+                self._limiter.flush()
+            except PolygonError as exc:  # the bookings then lapse after their lease: safe, only slower
+                log.warning("%s", exc)
 
     # -- endpoints -------------------------------------------------------------------------------
     def list_tickers(self, *, market: str = "stocks", ticker_type: str | None = None,
@@ -256,94 +246,58 @@ class PolygonClient:
 
     def _get(self, endpoint: str, url: str, params: dict[str, Any] | None, what: str,
              *, allow_404: bool = False) -> dict[str, Any] | None:
-        """GET within the budget; None only for an allowed 404 (unknown ticker).
-
-        Errors (5xx, timeouts, dropped connections) get `max_retries` retries. A 429 is Polygon telling us
-        to wait, not an error: it spends none of them and is bounded by time instead, at most
-        `rate_limited_max_seconds` from the request's first 429, waiting Retry-After when given.
-        """
+        """GET within the budget and the retry policy (retry.py); None only for an allowed 404."""
         url = strip_api_key(url)
-        shown = self._redact(safe_url(url, params))
-        problem, last_said = "no attempt", ""
-        errors = limited = 0  # failed attempts of each kind so far
-        limited_since: float | None = None
-        while True:
-            if self._limiter is not None:
-                waited = self._limiter.acquire()
-                if waited > 1:
-                    log.debug("waited %.1fs for the request budget before %s", waited, shown)
-            with self._calls_lock:  # loaders call from several threads
-                self.calls[endpoint] += 1
-            log.debug("GET %s (%s for %s, attempt %d)", shown, endpoint, what, errors + limited + 1)
-            delay: float | None = None
-            try:
-                response = self._session.get(url, params=params or None, timeout=self._timeout)
-            except TRANSIENT_ERRORS as exc:
-                problem, last_said = type(exc).__name__, ""
-            except requests.RequestException as exc:
-                message = self._redact(f"{endpoint} {shown} for {what}: {type(exc).__name__}: {exc}")
-                raise PolygonError(message, endpoint=endpoint, ticker=what) from None
-            else:
-                status = response.status_code
-                if status == 404 and allow_404:
-                    log.info("%s: %s is unknown to Polygon (404)", endpoint, what)
-                    return None
-                if 200 <= status < 300:
-                    return self._json(response, endpoint, shown, what)
-                problem, excerpt = f"HTTP {status}", _excerpt(response)
-                if status not in RETRY_STATUSES:
-                    detail = self._redact(f"{endpoint} {shown} for {what}: {problem}: {excerpt}")
-                    raise PolygonHTTPError(detail, endpoint=endpoint, ticker=what, status=status)
-                last_said = excerpt
-                delay = retry_after_seconds(response.headers.get("Retry-After"))
-                if status == 429:
-                    limited += 1
-                    now = time.monotonic()
-                    limited_since = now if limited_since is None else limited_since
-                    self._wait_out_429(endpoint, shown, what, limited, now - limited_since, delay, excerpt)
-                    continue
-            errors += 1
-            if errors > self._max_retries:
-                break
-            delay = min(delay, self._max_backoff) if delay is not None else self._backoff_delay(errors)
-            log.warning("%s %s for %s: %s; retry %d of %d in %.2fs", endpoint, shown, what, problem,
-                        errors, self._max_retries, delay)
-            time.sleep(delay)
-        said = f" (last answer: {last_said})" if last_said else ""
-        of_them = f" ({limited} of them answered 429)" if limited else ""
-        message = f"{endpoint} {shown} for {what}: {problem} after {errors + limited} attempts{of_them}{said}"
-        raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what)
-
-    def _backoff_delay(self, failures: int) -> float:
-        """Exponential backoff with jitter after the `failures`-th failed attempt, capped at max_backoff."""
-        return min(self._backoff * 2 ** (failures - 1) * random.uniform(0.5, 1.5), self._max_backoff)
-
-    def _wait_out_429(self, endpoint: str, shown: str, what: str, limited: int, elapsed: float,
-                      retry_after: float | None, said: str) -> None:
-        """Sleep before retrying the `limited`-th 429: Retry-After, else backoff; never past the time
-        allowed, and once that is spent, fail saying for how long Polygon kept refusing."""
-        left = self._rate_limited_max - elapsed
-        if left <= 0:
-            answers = f"{limited} answer{'s' if limited > 1 else ''}"
-            message = (f"{endpoint} {shown} for {what}: rate limited (HTTP 429) for {elapsed:.1f} s over "
-                       f"{answers}, longer than the {self._rate_limited_max:g} s allowed"
-                       + (f" (last answer: {said})" if said else ""))
-            raise PolygonRetriesExhausted(self._redact(message), endpoint=endpoint, ticker=what, status=429)
-        delay = min(retry_after if retry_after is not None else self._backoff_delay(limited), left)
-        log.warning("%s %s for %s: rate limited (HTTP 429, %d so far over %.1fs); retry in %.2fs", endpoint,
-                    shown, what, limited, elapsed, delay)
-        time.sleep(delay)
-
-    def _json(self, response: requests.Response, endpoint: str, shown: str, what: str) -> dict[str, Any]:
+        tally = Tally(endpoint, self._redact(f"{endpoint} {safe_url(url, params)} for {what}"), what)
         try:
-            body = json.loads(response.content)
+            return self._retrying(self._attempt, tally, url, params, allow_404)
+        except TransientFault as fault:
+            raise self._policy.exhausted(fault, self._redact) from None
+
+    def _attempt(self, tally: Tally, url: str, params: dict[str, Any] | None,
+                 allow_404: bool) -> dict[str, Any] | None:
+        """One request: its answer, or TransientFault when another attempt may go better."""
+        slot = self._limiter.acquire() if self._limiter is not None else None
+        if slot is not None and slot.waited > 1:
+            log.debug("waited %.1fs for the request budget before %s", slot.waited, tally.shown)
+        with self._calls_lock:  # loaders call from several threads
+            self.calls[tally.endpoint] += 1
+        log.debug("GET %s (attempt %d)", tally.shown, tally.attempts + 1)
+        try:
+            response = self._session.get(url, params=params or None, timeout=self._timeout)
+            content = response.content
+        except TRANSIENT_ERRORS as exc:
+            raise TransientFault(type(exc).__name__, tally) from None
+        except requests.RequestException as exc:
+            message = self._redact(f"{tally.shown}: {type(exc).__name__}: {exc}")
+            raise PolygonError(message, endpoint=tally.endpoint, ticker=tally.what) from None
+        finally:
+            if slot is not None:
+                self._limiter.release(slot)  # type: ignore[union-attr]
+        status = response.status_code
+        if status == 404 and allow_404:
+            log.info("%s: %s is unknown to Polygon (404)", tally.endpoint, tally.what)
+            return None
+        if 200 <= status < 300:
+            return self._json(content, tally)
+        excerpt = _excerpt(response)
+        if status not in RETRY_STATUSES:
+            detail = self._redact(f"{tally.shown}: HTTP {status}: {excerpt}")
+            raise PolygonHTTPError(detail, endpoint=tally.endpoint, ticker=tally.what, status=status)
+        raise TransientFault(f"HTTP {status}", tally, status=status, said=excerpt,
+                             retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+
+    def _json(self, content: bytes, tally: Tally) -> dict[str, Any]:
+        """The body as an object. One that does not parse (cut short, garbled) is a transient fault; one
+        that parses but is not an object is what the server meant to send, and fails at once."""
+        try:
+            body = json.loads(content)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            message = self._redact(f"{endpoint} {shown} for {what}: malformed JSON ({type(exc).__name__}: "
-                                   f"{exc}; {len(response.content)} bytes)")
-            raise PolygonResponseError(message, endpoint=endpoint, ticker=what) from None
+            problem = f"malformed JSON ({type(exc).__name__}: {exc}; {len(content)} bytes)"
+            raise TransientFault(self._redact(problem), tally, body=True) from None
         if not isinstance(body, dict):
-            raise PolygonResponseError(f"{endpoint} {shown} for {what}: body is a {type(body).__name__}, "
-                                       "not an object", endpoint=endpoint, ticker=what)
+            raise PolygonResponseError(f"{tally.shown}: body is a {type(body).__name__}, not an object",
+                                       endpoint=tally.endpoint, ticker=tally.what)
         return body
 
 
