@@ -415,7 +415,8 @@ def test_a_body_that_does_not_parse_is_retried_like_a_502(fake: FakePolygon) -> 
     assert client.ticker_details("AAPL") is not None
     assert client.calls == {"ticker_details": 4}
     fake.routes["/v3/reference/tickers/AAPL"] = sequence(truncated, gateway, garbled, DETAILS_OK)
-    with pytest.raises(PolygonResponseError, match=r"for AAPL: malformed JSON \(JSONDecodeError.* after 3 attempts$"):
+    pattern = r"for AAPL: malformed JSON \(JSONDecodeError.* after 3 attempts$"
+    with pytest.raises(PolygonResponseError, match=pattern):
         make_client(fake.base_url, max_retries=2).ticker_details("AAPL")  # one allowance for all three
 
 
