@@ -12,10 +12,12 @@ import pytest
 from tickstock_pipelines_tests.cache_fixtures import (
     add_entry,
     cache_values,
+    etf,
     execute,
     insert,
     raw_rows,
     sample_universe,
+    stock,
 )
 from tickstock_pipelines_tests.cli_helpers import said, tickstock
 from tickstock_pipelines_tests.redis_helpers import heard, redis_server
@@ -157,7 +159,7 @@ def test_report_text_and_json_agree_with_the_database(env: dict[str, str],
             "sector_leaders 75.0%, themes 25.0%, industries 75.0%, etf_categories 100.0%") in text.stdout
     assert ("sectors: 6 of 11 sectors have leaders; none for Consumer Staples, Industrials, Materials, "
             "Utilities, Communication Services; SIC-coded stocks classified 90.9% of 11") in text.stdout
-    assert "2 active stocks have no market cap" in text.stdout
+    assert "2 active common stocks have no market cap" in text.stdout
     assert "none: the cache looks right" not in text.stdout
 
     # Symbols change after the rebuild: the report says the cache is behind, and only then.
@@ -237,3 +239,19 @@ def test_redis_down_during_rebuilds_then_back_any_command_delivers_the_missed_me
         pubsub.close()
         client.close()
     assert execute(loaded, "SELECT count(*) FROM missed_notifications WHERE delivered_at IS NULL")[0][0] == 0
+
+
+def test_report_accounts_for_every_symbols_row_by_kind(env: dict[str, str], database_uri: str) -> None:
+    """ADRs, ETNs/ETVs and other types are neither stocks nor ETFs: the report still counts each row once."""
+    insert(database_uri, [stock("AAPL", 3e12), stock("OLD", 1e9, active=False),
+                          stock("ARM", 1e11, type="ADRC"), stock("ASML", 3e11, type="ADRC"),
+                          stock("BAC.PRB", None, type="PFD"),
+                          etf("SPY", aum=5e5), etf("GLD", type="ETV"), etf("VXX", type="ETN")])
+    report = json.loads(tickstock(env, "cache", "report", "--json").stdout)["symbols"]
+    assert report["rows_by_kind"] == {"common stocks": 2, "ETFs": 1, "ETN/ETV/ETS": 2, "ADRs": 2, "others": 1}
+    assert sum(report["rows_by_kind"].values()) == report["symbols_rows"] == 8
+    assert report["other_types"] == {"PFD": 1} and report["active_stocks"] == 1
+    text = tickstock(env, "cache", "report").stdout
+    assert ("8 rows: 2 common stocks, 1 ETFs, 2 ETN/ETV/ETS, 2 ADRs, 1 others (PFD 1); 1 inactive"
+            in text), text
+    assert "active: 1 common stocks (1 with market cap), 1 ETFs" in text

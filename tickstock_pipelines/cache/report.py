@@ -19,6 +19,7 @@ from tickstock_pipelines.cache.config import CacheConfig
 from tickstock_pipelines.cache.entries import FAMILY_OWNED_TYPES, tickers_of
 from tickstock_pipelines.cache.families import FAMILY_NAMES, family_of
 from tickstock_pipelines.cache.frame import read_symbols
+from tickstock_pipelines.cache.symbol_kinds import kinds_line, rows_by_kind
 from tickstock_pipelines.cache.views import UNKNOWN_SECTOR, active_stocks, etfs, ranked_stocks, sectors
 
 _ROWS = sa.text(
@@ -110,6 +111,7 @@ def _comparison(cache: dict, symbols: pd.DataFrame, config: CacheConfig) -> dict
         "active_etfs": len(etfs(symbols)),
         "inactive": int((~symbols["active"]).sum()),
         "by_type": {str(k): int(v) for k, v in symbols.loc[symbols["active"], "type"].value_counts().items()},
+        **rows_by_kind(symbols),
         "complete_lists_match": counts.passed,
         "complete_lists": counts.details,
     }
@@ -167,8 +169,8 @@ def _recommendations(report: dict[str, Any], config: CacheConfig) -> list[dict[s
                                    f"({cov['share']:.1%} < {cov['goal']:.0%}): add industry groups, themes "
                                    "or ETF categories in the cache config")
     if q["stocks_without_market_cap"]:
-        add("missing_market_caps", f"{q['stocks_without_market_cap']} active stocks have no market cap and "
-                                   "are left out of ranked universes: reload their details")
+        add("missing_market_caps", f"{q['stocks_without_market_cap']} active common stocks have no market "
+                                   "cap and are left out of ranked universes: reload their details")
     if report["totals"]["entries"] and not q["market_cap_buckets_consistent"]:
         add("buckets_inconsistent", "market-cap buckets disagree with symbols.market_cap: rebuild the cache")
     if report["totals"]["entries"] and q["sectors_without_leaders"]:
@@ -183,8 +185,8 @@ def _recommendations(report: dict[str, Any], config: CacheConfig) -> list[dict[s
             f"{len(q['configured_theme_tickers_not_loaded'])} configured theme tickers are not loaded "
             f"(e.g. {sample}): tickstock load --symbols ...")
     if sym["active_stocks"] and q["stocks_unknown_sector"] / sym["active_stocks"] > 0.05:
-        add("unknown_sectors", f"{q['stocks_unknown_sector']} active stocks have sector Unknown (SIC maps to "
-                               "no sector): they never lead a sector")
+        add("unknown_sectors", f"{q['stocks_unknown_sector']} active common stocks have sector Unknown (SIC "
+                               "maps to no sector): they never lead a sector")
     if q["empty_universes"]:
         add("empty_universes", f"{len(q['empty_universes'])} universes are empty (e.g. "
                                f"{q['empty_universes'][0]}): check the cache config")
@@ -239,9 +241,10 @@ def render_text(report: dict[str, Any]) -> str:
               f"{'current' if f['cache_current'] else 'BEHIND symbols'}"]
     s = report["symbols"]
     lines += ["", "Comparison with symbols:",
-              f"  {s['symbols_rows']} rows: {s['active_stocks']} active stocks "
-              f"({s['stocks_with_market_cap']} with market cap), {s['active_etfs']} active ETFs, "
-              f"{s['inactive']} inactive",
+              f"  {kinds_line(s['symbols_rows'], s['rows_by_kind'], s['other_types'])}; {s['inactive']} "
+              f"inactive",
+              f"  active: {s['active_stocks']} common stocks ({s['stocks_with_market_cap']} with market "
+              f"cap), {s['active_etfs']} ETFs",
               "  " + ", ".join(f"{k}: cache {v['cache']} / symbols {v['symbols']}"
                                for k, v in s["complete_lists"].items())]
     c, q = report["coverage"], report["quality"]
