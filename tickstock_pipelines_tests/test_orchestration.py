@@ -29,7 +29,7 @@ from tickstock_pipelines.orchestration.schedules import (
 )
 
 FAMILIES = ["market_cap", "sector_leaders", "market_leaders", "themes", "industry", "etf_universes",
-            "complete", "stats"]
+            "complete", "stats", "combo"]
 MARKET_DATA = ["symbols", "ohlcv_daily", "ohlcv_minute", "etf_metadata"]
 
 
