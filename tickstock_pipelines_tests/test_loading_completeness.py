@@ -165,3 +165,28 @@ def test_when_every_request_fails_the_run_fails_after_a_few_requests(
     asked = {t for (_, t) in bar_requests(live_sandbox, since)}
     assert len(asked) <= GIVE_UP_AFTER + 2 * resources["polygon"].concurrency < len(keys)
     assert bars_per_symbol(database_uri) == {}
+
+
+def test_a_symbol_whose_minute_bars_always_fail_costs_only_itself(
+        instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
+        database_uri: str) -> None:
+    """Minute bars too: KO's minute aggregates answer 500 beyond the retries; PEP's are committed and its
+    window recorded, KO is named and keeps no window, so the next load asks for KO alone."""
+    keys = ["KO", "PEP"]
+    config = {"symbols": keys, "months": 1, "timespan": "minute"}
+    live_sandbox.inject("500", path="/v2/aggs/ticker/KO/range/1/minute/")
+    result = run_load(instance, resources, config, keys, ["symbols", "ohlcv_minute"])
+    assert result.success
+    bars = run_view(instance, result, "ohlcv_minute")
+    assert list(bars["failed_symbols"]) == ["KO"] and "500" in bars["failed_symbols"]["KO"]
+    with sa.create_engine(database_uri).connect() as conn:
+        stored = set(conn.execute(sa.text("SELECT DISTINCT symbol FROM ohlcv_minute")).scalars())
+        windows = dict(conn.execute(sa.text("SELECT symbol, loaded_end FROM coverage_targets "
+                                            "WHERE timespan = 'minute'")).all())
+    assert stored == {"PEP"} and windows == {"KO": None, "PEP": last_completed_session()}
+
+    live_sandbox.configure(faults=[])
+    since = live_sandbox.stats()["total_requests"]
+    again = run_load(instance, resources, config, keys, ["symbols", "ohlcv_minute"])
+    assert again.success and run_view(instance, again, "ohlcv_minute")["failed_symbols"] == {}
+    assert {t for (_, t) in bar_requests(live_sandbox, since)} == {"KO"}

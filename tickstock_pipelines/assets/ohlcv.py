@@ -239,6 +239,11 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
         stored = stored_by_symbol(conn, "minute", targeted)
     if outcome.rejected:
         context.log.warning(f"{len(outcome.rejected)} invalid minute bars not stored")
+    if outcome.owed:
+        context.log.warning(f"{len(outcome.owed)} minute gaps not fetched, the others are committed; the "
+                            "next load asks again for: " + listed([str(o) for o in outcome.owed], 20))
+        if not outcome.answered:
+            raise Failure(f"no minute bars could be fetched: {outcome.owed[0].reason}")
     ranges, rejected = gap_ranges(gaps), Counter(r.ticker for r in outcome.rejected)
     add_partition_metadata(context, {key: symbol_figures(
         outcome.counts.of(key), stored[key], ranges.get(key), aggregates_calls=outcome.pages_by_symbol[key],
@@ -255,6 +260,8 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
         "rows_stored": sum(rows for rows, _ in stored.values()), "sandbox": client.sandbox})
     return MaterializeResult(
         metadata={"last_completed_session": end.isoformat(), **plan_limit_metadata(limit),
+                  "not_fetched": MetadataValue.json(owed_json(outcome.owed)),
+                  "failed_symbols": MetadataValue.json(failed_symbols(outcome.owed)),
                   "sandbox": client.sandbox},
         check_results=[_bars_check(outcome.rejected)],
     )
