@@ -270,6 +270,14 @@ def test_browser_shows_asset_graph_and_launchpad(webserver: str) -> None:
         page.get_by_text("rows_inserted").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "asset_ohlcv_daily.png"), full_page=True)
 
+        page.goto(f"{webserver}/assets/ohlcv_daily?view=partitions&partition=MSFT", wait_until="networkidle")
+        page.get_by_text("rows_inserted").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "asset_ohlcv_daily_partition_msft.png"), full_page=True)
+
+        page.goto(f"{webserver}/assets/sector_leaders", wait_until="networkidle")
+        page.get_by_text("top_10_{sector}").first.wait_for(timeout=60_000)  # the placeholder survives
+        page.screenshot(path=str(ARTIFACTS / "asset_sector_leaders.png"), full_page=True)
+
         page.goto(f"{webserver}/assets/market_cap", wait_until="networkidle")
         page.get_by_text("Latest materialization").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "asset_market_cap.png"), full_page=True)
@@ -284,4 +292,5 @@ def test_browser_shows_asset_graph_and_launchpad(webserver: str) -> None:
         browser.close()
     assert all((ARTIFACTS / name).stat().st_size > 10_000 for name in (
         "asset_graph_cache_entries.png", "asset_graph_market_data.png", "asset_ohlcv_daily.png",
-        "asset_market_cap.png", "launchpad_load_job.png", "automation.png"))
+        "asset_market_cap.png", "launchpad_load_job.png", "automation.png",
+        "asset_ohlcv_daily_partition_msft.png", "asset_sector_leaders.png"))
