@@ -191,6 +191,7 @@ class Scenario:
     # next run (faults gone) must complete it
     expect: str = "complete"
     min_fault_share: float = 0.0  # a storm: at least this share of the requests got a fault
+    sandbox: dict[str, Any] = field(default_factory=dict)  # sandbox settings for both runs (page size)
 
     @property
     def retry_after(self) -> float | None:
@@ -198,6 +199,11 @@ class Scenario:
         return next((f["retry_after"] for f in self.faults
                      if str(f["kind"]) == "429" and f.get("retry_after") is not None), None)
 
+
+# Issue 14: a fifth of the aggregates requests (grouped daily, or per-symbol pages of 60 bars so next_url
+# is followed) fail in one of seven ways at random (seeded), bodies cut short or garbled among them.
+MIXED_FAULTS = tuple({"kind": kind, "path": "/v2/aggs", "probability": 0.032}
+                     for kind in ("429", "500", "503", "disconnect", "truncated", "cut", "malformed"))
 
 SCENARIOS = (
     Scenario("429 storm (every 3rd request), no Retry-After", "daily_aggregates",
@@ -231,6 +237,10 @@ SCENARIOS = (
              ({"kind": "500", "path": "/v2/aggs", "pages_only": True, "count": 2},)),
     Scenario("page 2 fails for good (500 beyond the retries)", "minute_pages",
              ({"kind": "500", "path": "/v2/aggs", "pages_only": True},), expect="resume"),
+    Scenario("20% mixed faults (429, 5xx, disconnect, truncated, cut, malformed) on aggregates pages of 60 "
+             "bars", "daily_aggregates", MIXED_FAULTS, sandbox={"aggs_page_limit": 60}, min_fault_share=0.12),
+    Scenario("20% mixed faults (429, 5xx, disconnect, truncated, cut, malformed) on grouped daily",
+             "daily_grouped", MIXED_FAULTS, min_fault_share=0.05),  # details calls are most requests
     Scenario("page 2 truncated", "minute_pages",
              ({"kind": "truncated", "path": "/v2/aggs", "pages_only": True, "count": 1},), expect="resume"),
 )
@@ -254,7 +264,7 @@ MINUTE_STORMS = (
 # What a clear failure names, by fault kind (the client's own wording).
 FAULT_WORDS = {"429": "HTTP 429", "500": "HTTP 500", "502": "HTTP 502", "503": "HTTP 503", "504": "HTTP 504",
                "slow": "Timeout", "disconnect": "Connection", "malformed": "malformed JSON",
-               "truncated": "malformed JSON"}
+               "truncated": "malformed JSON", "cut": "ChunkedEncodingError"}
 
 
 def retry_gaps(log: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -374,7 +384,7 @@ def run_scenario(scenario: Scenario, database_uri: str, redis_url: str,
 
     workload = WORKLOADS[scenario.workload]
     started = time.monotonic()
-    with SandboxServer(SandboxConfig()) as server, instance_for_test() as instance:
+    with SandboxServer(SandboxConfig(**scenario.sandbox)) as server, instance_for_test() as instance:
         for rule in scenario.faults:
             server.inject(**rule)
         resources = load_resources(database_uri, redis_url, server.base_url, **scenario.polygon)
