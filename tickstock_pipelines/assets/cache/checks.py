@@ -45,9 +45,9 @@ def _flat(details: dict) -> dict:
 
 @asset_check(asset="stats", name="coverage_meets_goal",
              additional_deps=["market_cap", "sector_leaders", "themes", "industry", "etf_universes"],
-             description="At least 90% (quality.coverage_goal) of active stocks and ETFs are in a selective "
-                         "category: sector leaders, a theme or an industry group for a stock, an ETF "
-                         "category other than etf_all for an ETF. Metadata gives each kind's figure "
+             description="At least 90% (`quality.coverage_goal`) of active common stocks and ETFs are in "
+                         "a selective category: sector leaders, a theme or an industry group for a stock, "
+                         "an ETF category other than `etf_all` for an ETF. Metadata gives each kind's figure "
                          "(market-cap buckets hold every stock with a cap by construction: not counted).")
 def coverage_meets_goal(context: AssetCheckExecutionContext, database: DatabaseResource) -> AssetCheckResult:
     cache, symbols, config, env = _inputs(context, database, "stats")
@@ -56,8 +56,9 @@ def coverage_meets_goal(context: AssetCheckExecutionContext, database: DatabaseR
 
 
 @asset_check(asset="market_cap", name="buckets_match_symbols",
-             description="Every stock in a market-cap bucket has a symbols.market_cap inside the bucket's "
-                         "bounds, and every active stock with a market cap is in exactly one bucket.")
+             description="Every common stock in a market-cap bucket has a `symbols.market_cap` inside "
+                         "the bucket's bounds, and every active common stock with a market cap is in "
+                         "exactly one bucket.")
 def buckets_match_symbols(context: AssetCheckExecutionContext,
                           database: DatabaseResource) -> AssetCheckResult:
     cache, symbols, config, env = _inputs(context, database, "market_cap")
@@ -83,8 +84,8 @@ def themes_hold_only_loaded_tickers(context: AssetCheckExecutionContext,
 
 
 @asset_check(asset="complete", name="complete_lists_match_symbols",
-             description="all_stocks, all_etfs and all_etps hold exactly the active stocks (CS), ETFs and "
-                         "exchange-traded products in symbols.")
+             description="`all_stocks`, `all_etfs` and `all_etps` hold exactly the active common stocks "
+                         "(CS), ETFs and other exchange-traded products in symbols.")
 def complete_lists_match_symbols(context: AssetCheckExecutionContext,
                                  database: DatabaseResource) -> AssetCheckResult:
     cache, symbols, config, env = _inputs(context, database, "complete")
@@ -92,9 +93,9 @@ def complete_lists_match_symbols(context: AssetCheckExecutionContext,
 
 
 @asset_check(asset="combo", name="combo_matches_symbols",
-             description="combo_test is the top 50 stocks by market cap then the essential ETFs that are "
-                         "loaded, and combo_test_detailed lists the same members with the right count, "
-                         "composition and member types.")
+             description="`combo_test` is the top 50 common stocks by market cap then the essential ETFs "
+                         "that are loaded, and `combo_test_detailed` lists the same members with the right "
+                         "count, composition and member types.")
 def combo_matches_symbols(context: AssetCheckExecutionContext,
                           database: DatabaseResource) -> AssetCheckResult:
     cache, symbols, config, env = _inputs(context, database, "combo")
