@@ -18,7 +18,7 @@ order. Answers are recorded with the next booking (its round trip carries them, 
 each came back), so the budget still costs one Redis round trip a request; `flush()` records the last
 ones. A process that dies mid-request leaves its booking to expire after `lease_seconds`, counted as
 answered then. pyrate-limiter's RedisBucket was considered: it logs send times on each client's own
-clock and polls while blocked, so it cannot see jitter between send and arrival.
+clock and polls while blocked, so it cannot see jitter between send and arrival (its pin is dropped).
 """
 
 from __future__ import annotations
