@@ -67,10 +67,11 @@ from tickstock_pipelines import embedded
 from tickstock_pipelines.db.engine import get_engine
 from tickstock_pipelines.db.migrate import upgrade
 from tickstock_pipelines.loading.bars_store import BinaryRows, Row, WriteCounts, minute_rows, upsert_bars
-from tickstock_pipelines.loading.coverage import Gap, LoadRequest, mark_loaded, missing_gaps, record_request
+from tickstock_pipelines.loading.coverage import Gap, mark_loaded, missing_gaps, record_request
 from tickstock_pipelines.loading.daily import BATCH_ROWS, load_daily
 from tickstock_pipelines.loading.minute import load_minute
 from tickstock_pipelines.loading.planner import plan_daily
+from tickstock_pipelines.loading.request import Resolved
 from tickstock_pipelines.loading.requests import history_start, index_universe
 from tickstock_pipelines.loading.sectors import load_sector_map
 from tickstock_pipelines.loading.splits import check_splits
@@ -278,7 +279,7 @@ def _ours_run(engine: sa.Engine, client: PolygonClient, asks: list[Ask], end: da
     with engine.begin() as conn:
         upsert_symbols(conn, rows)
         for tickers, start in asks:
-            record_request(conn, LoadRequest(tuple(tickers), start), run_id=None)
+            record_request(conn, Resolved(tuple(tickers), start), run_id=None)
     with engine.begin() as conn:
         splits = check_splits(conn, client, wanted, end)
     with engine.connect() as conn:

@@ -120,6 +120,7 @@ def bad_inputs(dbs: Databases, tmp: Path) -> dict[str, Any]:
     import yaml
 
     from tickstock_pipelines.cache.config import CacheConfigError, load_config
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
     from tickstock_pipelines.loading.requests import (
         TICKER_PATTERN,
         LoadInputError,
@@ -127,7 +128,6 @@ def bad_inputs(dbs: Databases, tmp: Path) -> dict[str, Any]:
         normalise_ticker,
         read_symbols_csv,
     )
-    from tickstock_pipelines.loading.resolve import Ask, resolve
 
     rng = random.Random(7)
     alphabet = string.ascii_letters + string.digits + ".-_ ;'\"$\\/\n\t\x00ßı€"
@@ -163,8 +163,8 @@ def bad_inputs(dbs: Databases, tmp: Path) -> dict[str, Any]:
     for i, text in enumerate(texts):
         tally("ticker", lambda t=text: normalise_ticker(t), lambda v: bool(TICKER_PATTERN.match(v)))
         with engine.connect() as conn:
-            tally("universe key", lambda t=text, c=conn: resolve(Ask(universe=t), c, end),
-                  lambda v: all(TICKER_PATTERN.match(s) for s in v.request.symbols))
+            tally("universe key", lambda t=text, c=conn: resolve(LoadRequest(universe=t), c, end),
+                  lambda v: all(TICKER_PATTERN.match(s) for s in v.symbols))
         csv_file = tmp / f"in{i}.csv"
         csv_file.write_text(f"symbol,x\n{text.replace(chr(0), '')},1\n", encoding="utf-8")
         tally("csv file", lambda f=csv_file: read_symbols_csv(f),

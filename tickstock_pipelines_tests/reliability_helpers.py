@@ -149,7 +149,6 @@ def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], *, time
 
 # --- the fault matrix: one workload, faults injected at the sandbox, a real load_job run --------------------
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 DOW30 = ("AAPL", "AMGN", "AMZN", "AXP", "BA", "CAT", "CRM", "CSCO", "CVX", "DIS", "GS", "HD", "HON", "IBM",
          "JNJ", "JPM", "KO", "MCD", "MMM", "MRK", "MSFT", "NKE", "NVDA", "PG", "SHW", "TRV", "UNH", "V",
          "VZ", "WMT")
@@ -285,16 +284,17 @@ def run_load_in_process(instance: Any, resources: dict[str, Any], workload: Work
 
     from tickstock_pipelines.assets.market_data import load_job, market_data_defs
     from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+    from tickstock_pipelines.orchestration.launch import plan_launch
 
-    present = set(instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME))
-    instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, [k for k in workload.keys if k not in present])
-    order = {k: i for i, k in enumerate(instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME))}
-    span = sorted(workload.keys, key=order.__getitem__)
+    launch = plan_launch(workload.keys, present=instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME),
+                         selection=workload.selection, command="load",
+                         run_config={"ops": {"symbols": {"config": workload.config}}})
+    launch.add_partitions(instance)
     job = Definitions.merge(market_data_defs, Definitions(resources=resources)).resolve_job_def(load_job.name)
     return job.execute_in_process(
-        instance=instance, run_config={"ops": {"symbols": {"config": workload.config}}},
-        asset_selection=[AssetKey(s) for s in workload.selection],
-        tags={RANGE_START: span[0], RANGE_END: span[-1]}, raise_on_error=False)
+        instance=instance, run_config=launch.run_config,
+        asset_selection=[AssetKey(s) for s in launch.selection],
+        tags=launch.tags, raise_on_error=False)
 
 
 def failure_messages(result: Any) -> list[str]:

@@ -485,11 +485,11 @@ def test_cache_universe_key_is_a_bound_parameter(engine: sa.Engine, key: str) ->
 @pytest.mark.parametrize("typed", ["SP500", " sp500 ", "Sp500"])
 def test_a_universe_is_recorded_under_its_normalised_key(engine: sa.Engine, typed: str) -> None:
     """The weekly refresh re-resolves every recorded universe: 'SP500' and 'sp500' must be one."""
-    from tickstock_pipelines.loading.resolve import Ask, resolve
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
 
     with engine.connect() as conn:
-        resolved = resolve(Ask(universe=typed), conn, date(2025, 12, 31))
-    assert resolved.request.universe == "sp500" and resolved.request.source == "universe"
+        resolved = resolve(LoadRequest(universe=typed), conn, date(2025, 12, 31))
+    assert resolved.universe == "sp500" and resolved.source == "universe"
     with engine.connect() as conn:
-        listed = resolve(Ask(symbols="AAPL"), conn, date(2025, 12, 31))
-    assert listed.request.universe is None
+        listed = resolve(LoadRequest(symbols="AAPL"), conn, date(2025, 12, 31))
+    assert listed.universe is None

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from tickstock_pipelines.loading.bars_store import WriteCounts, daily_rows, minute_rows, upsert_bars
 from tickstock_pipelines.loading.coverage import (
     Gap,
-    LoadRequest,
     mark_loaded,
     missing_gaps,
     record_request,
 )
+from tickstock_pipelines.loading.request import Resolved
 from tickstock_pipelines.market_calendar import sessions_between
 from tickstock_pipelines.resources.polygon import Bar
 
@@ -80,8 +80,8 @@ def test_a_failed_transaction_leaves_no_bar(engine: sa.Engine) -> None:
 def test_coverage_targets_widen_and_gaps_are_only_what_was_never_asked_for(engine: sa.Engine) -> None:
     end = date(2025, 6, 30)
     with engine.begin() as conn:
-        record_request(conn, LoadRequest(("AAA",), date(2025, 1, 1)), run_id="r1")
-        record_request(conn, LoadRequest(("AAA", "BBB"), date(2025, 4, 1)), run_id="r2")  # shorter: no effect
+        record_request(conn, Resolved(("AAA",), date(2025, 1, 1)), run_id="r1")
+        record_request(conn, Resolved(("AAA", "BBB"), date(2025, 4, 1)), run_id="r2")  # shorter: no effect
         gaps = missing_gaps(conn, ["AAA", "BBB"], "day", end)
     sessions = sessions_between(date(2025, 1, 1), end)
     assert [(g.symbol, g.first) for g in gaps] == [("AAA", sessions[0].astype(object)),
@@ -91,7 +91,7 @@ def test_coverage_targets_widen_and_gaps_are_only_what_was_never_asked_for(engin
         mark_loaded(conn, gaps, "day")
         assert missing_gaps(conn, ["AAA", "BBB"], "day", end) == []
         # a week later only the new sessions are missing, and a longer request adds the older ones
-        record_request(conn, LoadRequest(("AAA",), date(2024, 12, 1)), run_id="r3")
+        record_request(conn, Resolved(("AAA",), date(2024, 12, 1)), run_id="r3")
         later = missing_gaps(conn, ["AAA", "BBB"], "day", date(2025, 7, 8))
     assert [(g.symbol, g.first, g.last) for g in later] == [
         ("AAA", date(2024, 12, 2), date(2024, 12, 31)),
@@ -104,7 +104,7 @@ def test_gaps_start_at_the_list_date_and_skip_inactive_symbols(engine: sa.Engine
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE symbols SET list_date = '2025-05-01' WHERE symbol = 'AAA'; "
                              "UPDATE symbols SET active = false WHERE symbol = 'BBB'"))
-        record_request(conn, LoadRequest(("AAA", "BBB"), date(2025, 1, 1)), run_id=None)
+        record_request(conn, Resolved(("AAA", "BBB"), date(2025, 1, 1)), run_id=None)
         gaps = missing_gaps(conn, ["AAA", "BBB"], "day", date(2025, 6, 30))
     assert gaps == [Gap("AAA", date(2025, 5, 1), date(2025, 6, 30))]
 

@@ -18,15 +18,13 @@ from tickstock_pipelines.assets.market_data import load_job, market_data_defs
 from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
 from tickstock_pipelines.loading.requests import history_start
 from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
+from tickstock_pipelines.orchestration.launch import RANGE_END, RANGE_START, plan_launch
 from tickstock_pipelines.orchestration.new_symbols import new_symbols_sensor
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
 from tickstock_pipelines.sandbox import SandboxServer
 from tickstock_pipelines_tests import sandbox_fixtures
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-
 
 live_sandbox = sandbox_fixtures.live_sandbox
 
@@ -45,15 +43,15 @@ def resources(database_uri: str, redis_url: str, live_sandbox: SandboxServer) ->
 
 def run_load(instance: DagsterInstance, resources: dict[str, Any], symbols_config: dict[str, Any] | None,
              keys: list[str], selection: list[str]) -> Any:
-    """What `tickstock load` does: partitions first, then one run over their range."""
-    present = set(instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME))
-    instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, [k for k in keys if k not in present])
-    order = {k: i for i, k in enumerate(instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME))}
-    span = sorted(keys, key=order.__getitem__)
-    run_config = {"ops": {"symbols": {"config": symbols_config}}} if symbols_config else None
+    """What `tickstock load` does (the same `plan_launch`): partitions first, then one run over `keys`."""
+    config = {"ops": {"symbols": {"config": symbols_config}}} if symbols_config else None
+    launch = plan_launch(keys, present=instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME),
+                         selection=selection, command="load", run_config=config)
+    launch.add_partitions(instance)
     return _job(resources).execute_in_process(
-        instance=instance, run_config=run_config, asset_selection=[AssetKey(s) for s in selection],
-        tags={RANGE_START: span[0], RANGE_END: span[-1]}, raise_on_error=False)
+        instance=instance, run_config=launch.run_config,
+        asset_selection=[AssetKey(s) for s in launch.selection],
+        tags=launch.tags, raise_on_error=False)
 
 
 def _job(resources: dict[str, Any]) -> Any:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from tickstock_pipelines.cache.config import CacheConfig, CacheConfigError, load_config
 from tickstock_pipelines.cli.cache import _tickers as report_tickers
+from tickstock_pipelines.loading.request import LoadRequest, resolve
 from tickstock_pipelines.loading.requests import (
     MAX_MONTHS,
     TICKER_PATTERN,
@@ -29,7 +30,6 @@ from tickstock_pipelines.loading.requests import (
     parse_symbol_list,
     read_symbols_csv,
 )
-from tickstock_pipelines.loading.resolve import Ask, resolve
 from tickstock_pipelines.sandbox import SandboxServer
 from tickstock_pipelines_tests import sandbox_fixtures
 from tickstock_pipelines_tests.cache_fixtures import add_entry, raw_rows
@@ -149,12 +149,12 @@ def test_a_universe_key_is_refused_or_resolves_and_nothing_is_written(database_u
     try:
         with engine.connect() as conn:
             try:
-                resolved = resolve(Ask(universe=key), conn, END)
+                resolved = resolve(LoadRequest(universe=key), conn, END)
             except LoadInputError as exc:
                 _one_line(str(exc))
             else:
                 assert key.strip().lower() in ("sp500", "dow30", "nasdaq100")
-                assert all(TICKER_PATTERN.match(s) for s in resolved.request.symbols)
+                assert all(TICKER_PATTERN.match(s) for s in resolved.symbols)
     finally:
         engine.dispose()
     assert application_counts(database_uri) == before
@@ -166,7 +166,7 @@ def test_a_universe_in_cache_entries_with_a_hostile_member_is_refused(database_u
     before = application_counts(database_uri)
     engine = sa.create_engine(database_uri)
     with engine.connect() as conn, pytest.raises(LoadInputError) as refused:
-        resolve(Ask(universe="mine"), conn, END)
+        resolve(LoadRequest(universe="mine"), conn, END)
     engine.dispose()
     assert "stock_universe|custom|mine" in str(refused.value) and "invalid ticker" in str(refused.value)
     assert application_counts(database_uri) == before

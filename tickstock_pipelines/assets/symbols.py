@@ -11,7 +11,6 @@ the rest still loads, but the run's metadata, its check and `tickstock load` say
 
 
 from datetime import UTC, datetime
-from typing import Literal
 
 import sqlalchemy as sa
 from dagster import (
@@ -19,7 +18,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    Config,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -28,7 +26,7 @@ from dagster import (
 from pydantic import Field
 
 from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
-from tickstock_pipelines.loading.coverage import LoadRequest, drop_targets, record_request, set_targets
+from tickstock_pipelines.loading.coverage import drop_targets, record_request, set_targets
 from tickstock_pipelines.loading.progress import Progress
 from tickstock_pipelines.loading.quality import share_with
 from tickstock_pipelines.loading.refresh import (
@@ -37,8 +35,8 @@ from tickstock_pipelines.loading.refresh import (
     find_new_delistings,
     oldest_details,
 )
+from tickstock_pipelines.loading.request import LoadRequest, resolve
 from tickstock_pipelines.loading.requests import LoadInputError
-from tickstock_pipelines.loading.resolve import Ask, resolve
 from tickstock_pipelines.loading.sectors import SECTOR_MAP_FILE, SectorMapError, load_sector_map
 from tickstock_pipelines.loading.symbols_sync import (
     failures_line,
@@ -59,18 +57,10 @@ SECTOR_SHARE_GOAL = 0.9
 DETAILS_CHECK = "ticker_details_calls_succeeded"
 
 
-class SymbolsConfig(Config):
-    """What to load. Leave universe, symbols and symbols_csv empty to refresh stale details only."""
+class SymbolsConfig(LoadRequest):
+    """What to load (a `LoadRequest`). Leave universe, symbols and symbols_csv empty to refresh stale
+    details only."""
 
-    universe: str | None = Field(default=None, description="sp500, nasdaq100, dow30, all_etfs or a "
-                                 "cache_entries universe key (top_50, mega_cap, ai, etf_growth, …)")
-    symbols: list[str] = Field(default_factory=list, description="tickers such as AAPL, BRK.B")
-    symbols_csv: str | None = Field(default=None, description="path of a CSV with a symbol column")
-    years: float | None = Field(default=None, description="history in years, 0 < Y ≤ 10 (default 1)")
-    months: int | None = Field(default=None, description="history in months, 1..120 (instead of years)")
-    timespan: Literal["day", "minute"] = Field(default="day", description="day or minute bars")
-    priority: Literal["low", "normal", "high"] = Field(default="normal", description="recorded with the "
-                                                       "request; runs launched for it get dagster/priority")
     max_details_age_days: float = Field(default=30.0, ge=0, description="re-fetch details older than this")
     refresh_tracked_universes: bool = Field(
         default=False, description="also re-resolve every universe requested before (weekly refresh)")
@@ -83,14 +73,14 @@ class SymbolsConfig(Config):
     details_batch_minutes: float | None = Field(
         default=None, gt=0, description="refresh mode: refresh only the oldest details, as many as the "
                                         "request budget fetches in this many minutes (monthly)")
+    resolved_tickers: list[str] = Field(default_factory=list, description=(
+        "leave empty: set by `tickstock load`, which resolved the request already (these are its tickers)"))
 
 
-def _asks(config: SymbolsConfig) -> list[Ask]:
-    if not (config.universe or config.symbols or config.symbols_csv):
-        return []
-    return [Ask(universe=config.universe, symbols=tuple(config.symbols) or None,
-                symbols_csv=config.symbols_csv,
-                years=config.years, months=config.months, timespan=config.timespan, priority=config.priority)]
+def _asked(config: SymbolsConfig) -> bool:
+    """A request was made (a history without tickers is refused by `resolve`, not ignored)."""
+    return bool(config.universe or config.symbols or config.symbols_csv) or any(
+        v is not None for v in (config.history, config.years, config.months))
 
 
 @asset(
@@ -115,10 +105,11 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
     announce_sandbox(context, client)
     try:
         with engine.connect() as conn:
-            resolved = [resolve(a, conn, end, lambda: client) for a in _asks(config)]
+            resolved = [resolve(config, conn, end, lambda: client, config.resolved_tickers or None)] \
+                if _asked(config) else []
             if config.refresh_tracked_universes:
                 resolved += tracked_requests(conn, end, lambda: client)
-        requests: list[LoadRequest] = [r.request for r in resolved]
+        requests = resolved
         refs = {ref.ticker.upper(): ref for r in resolved for ref in r.refs}
         wanted = list(dict.fromkeys(s for r in requests for s in r.symbols))
         sectors = load_sector_map(config.sector_map_path)
@@ -202,7 +193,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
             "stocks_with_sector_share": round(share, 4),
             "sectors_reclassified": reclassified,
             "sector_map": SECTOR_MAP_FILE.user_path(config.sector_map_path) or "(shipped)",
-            "request": MetadataValue.json([_describe(r) for r in requests]),
+            "request": MetadataValue.json([r.describe() for r in requests]),
             "sandbox": client.sandbox,
             **api_calls(type(client.calls)(), client.calls),
             "preview": markdown_table(
@@ -223,11 +214,6 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
                           "unknown_tickers": MetadataValue.json(sync.unknown)}),
         ],
     )
-
-
-def _describe(request: LoadRequest) -> dict[str, object]:
-    return {"source": request.source, "universe": request.universe, "symbols": len(request.symbols),
-            "start": request.start.isoformat(), "timespan": request.timespan, "priority": request.priority}
 
 
 def _progress(context: AssetExecutionContext, total: int) -> Progress:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tickstock_pipelines.loading.resolve import Ask
+    from tickstock_pipelines.loading.request import LoadRequest, Resolved
 
-PRIORITY_TAG = {"low": "-1", "normal": "0", "high": "1"}  # dagster/priority: higher runs first
+PRIORITIES = ("low", "normal", "high")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history.add_argument("--years", type=float, metavar="Y", help="0 < Y ≤ 10, fractions allowed (default 1)")
     history.add_argument("--months", type=int, metavar="M", help="1..120")
     parser.add_argument("--timespan", choices=("day", "minute"), default="day")
-    parser.add_argument("--priority", choices=tuple(PRIORITY_TAG), default="normal")
+    parser.add_argument("--priority", choices=PRIORITIES, default="normal")
     parser.add_argument("--sector-map", metavar="FILE", help="SIC sector map laid over the shipped one "
                         "(default: $TICKSTOCK_SECTOR_MAP)")
     parser.add_argument("--etf-rules", metavar="FILE", help="ETF rules laid over the shipped ones "
@@ -67,8 +67,8 @@ def load_handler(args: argparse.Namespace) -> int:
 
     from tickstock_pipelines.cli import one_line, unreachable
     from tickstock_pipelines.config_file import ConfigFileError
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
     from tickstock_pipelines.loading.requests import LoadInputError
-    from tickstock_pipelines.loading.resolve import Ask, resolve
     from tickstock_pipelines.market_calendar import last_completed_session
     from tickstock_pipelines.resources.database import DatabaseResource
     from tickstock_pipelines.resources.polygon import PolygonError, PolygonResource
@@ -78,8 +78,9 @@ def load_handler(args: argparse.Namespace) -> int:
     except ConfigFileError as exc:
         return _error(str(exc))
     csv_path = str(Path(args.symbols_csv).expanduser().resolve()) if args.symbols_csv else None
-    ask = Ask(universe=args.universe, symbols=args.symbols, symbols_csv=csv_path, years=args.years,
-              months=args.months, timespan=args.timespan, priority=args.priority)
+    request = LoadRequest(universe=args.universe, symbols=args.symbols, symbols_csv=csv_path,
+                          years=args.years, months=args.months, timespan=args.timespan,
+                          priority=args.priority)
     client = None
     try:
         engine = DatabaseResource().get_engine()
@@ -88,7 +89,7 @@ def load_handler(args: argparse.Namespace) -> int:
                 nonlocal client
                 client = client or PolygonResource().get_client()
                 return client
-            resolved = resolve(ask, conn, last_completed_session(), polygon_client)
+            resolved = resolve(request, conn, last_completed_session(), polygon_client)
     except LoadInputError as exc:
         return _error(str(exc))
     except sa.exc.OperationalError as exc:
@@ -98,56 +99,26 @@ def load_handler(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    return _launch(args, ask, resolved.request.symbols, files)
+    return _launch(request, resolved, files)
 
 
-def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...],
-            files: dict[str, dict[str, Any]]) -> int:
-    from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
-    from tickstock_pipelines.instance import get_instance, run_job
+def _launch(request: LoadRequest, resolved: Resolved, files: dict[str, dict[str, Any]]) -> int:
     from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
+    from tickstock_pipelines.orchestration.launch import launch_load
 
-    instance = get_instance()
-    known = instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME)
-    present = set(known)
-    added = [t for t in tickers if t not in present]
-    if added:
-        instance.add_dynamic_partitions(SYMBOL_PARTITIONS_NAME, added)
-    order = {key: i for i, key in enumerate([*known, *added])}
-    span = sorted(tickers, key=order.__getitem__)
-    config: dict[str, Any] = {"years": args.years, "months": args.months, "timespan": args.timespan,
-                              "priority": args.priority}
-    if ask.universe:
-        config["universe"] = ask.universe
-    elif ask.symbols_csv:
-        config["symbols_csv"] = ask.symbols_csv
-    else:
-        config["symbols"] = list(tickers)
-    bars = "ohlcv_daily" if args.timespan == "day" else "ohlcv_minute"
-    selection = ["symbols", bars] + (["etf_metadata"] if args.timespan == "day" else [])
-    ops = {"symbols": {"config": {**config, **files.get("symbols", {})}}}
-    if "etf_metadata" in selection and "etf_metadata" in files:
-        ops["etf_metadata"] = {"config": files["etf_metadata"]}
-    request = _request(args, ask, tickers)
-    try:
-        outcome = run_job(
-            "load_job", run_config={"ops": ops}, asset_selection=selection,
-            tags={"dagster/asset_partition_range_start": span[0],
-                  "dagster/asset_partition_range_end": span[-1],
-                  "dagster/priority": PRIORITY_TAG[args.priority], "tickstock/command": "load",
-                  "tickstock/partitions_added": str(len(added)), NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
-    except BaseException as exc:  # interrupted or broken mid-run: say so on admin_notifications, then go on
-        _notify_aborted(instance, exc, request)
-        raise
+    described = _request(request, resolved)
+    launched = launch_load(request, resolved, tags={NOTIFIED_BY_TAG: NOTIFIED_BY_CLI}, ops=files,
+                           on_abort=lambda instance, exc: _notify_aborted(instance, exc, described))
+    outcome, tickers = launched.outcome, resolved.symbols
     symbols_meta = outcome.asset_metadata.get("symbols", {})
     unknown = list(symbols_meta.get("unknown_tickers") or [])
     failed = dict(symbols_meta.get("failed_reasons") or {})
-    orphans = [t for t in added if t in set(unknown) or t in failed or not outcome.success]
-    for ticker in orphans:  # partitions this command added for tickers that did not load
-        instance.delete_dynamic_partition(SYMBOL_PARTITIONS_NAME, ticker)
     if not outcome.success:
-        return _failed(instance, outcome, request)
+        from tickstock_pipelines.instance import get_instance
 
+        return _failed(get_instance(), outcome, described)
+
+    bars = "ohlcv_daily" if resolved.timespan == "day" else "ohlcv_minute"
     from tickstock_pipelines.assets.bar_metadata import run_totals
 
     # the run's totals, recorded on the run (each partition's materialization has only its own symbol's)
@@ -164,8 +135,8 @@ def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...],
     print(f"tickstock: {summary}{sandbox}")
     if unknown:
         print(f"tickstock: warning: unknown to Polygon, skipped: {', '.join(unknown)}", file=sys.stderr)
-    details = {**request, "symbols": {"requested": len(tickers), "loaded": loaded, "unknown": unknown,
-                                      "failed": failed},
+    details = {**described, "symbols": {"requested": len(tickers), "loaded": loaded, "unknown": unknown,
+                                        "failed": failed},
                "bars": {"asset": bars, "rows_inserted": bars_meta.get("rows_inserted", 0),
                         "rows_updated": bars_meta.get("rows_updated", 0),
                         "api_calls": bars_meta.get("api_calls", 0)},
@@ -183,12 +154,13 @@ def _launch(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...],
     return 0
 
 
-def _request(args: argparse.Namespace, ask: Ask, tickers: tuple[str, ...]) -> dict[str, Any]:
+def _request(request: LoadRequest, resolved: Resolved) -> dict[str, Any]:
     """What was asked, for the admin message."""
-    source = "universe" if ask.universe else "symbols_csv" if ask.symbols_csv else "symbols"
+    source = {"universe": "universe", "csv": "symbols_csv"}.get(resolved.source, "symbols")
     return {"command": "load", "request": {
-        "source": source, "universe": ask.universe, "symbols_csv": ask.symbols_csv, "tickers": len(tickers),
-        "years": args.years, "months": args.months, "timespan": args.timespan, "priority": args.priority}}
+        "source": source, "universe": request.universe, "symbols_csv": request.symbols_csv,
+        "tickers": len(resolved.symbols), "years": request.years, "months": request.months,
+        "timespan": request.timespan, "priority": request.priority}}
 
 
 def _failed(instance: Any, outcome: Any, request: dict[str, Any]) -> int:

@@ -10,27 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import sqlalchemy as sa
 
 from tickstock_pipelines.market_calendar import sessions, sessions_between
 
+if TYPE_CHECKING:
+    from tickstock_pipelines.loading.request import Resolved
+
 Timespan = Literal["day", "minute"]
 DEFAULT_HISTORY_DAYS = 365  # a symbol added without a request (UI, sensor) gets a year of history
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """One validated request: the symbols and the history wanted (recorded before anything is fetched)."""
-
-    symbols: tuple[str, ...]
-    start: date
-    timespan: Timespan = "day"
-    priority: str = "normal"
-    source: str = "symbols"  # universe | symbols | csv | schedule | ui
-    universe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +33,7 @@ class Gap:
     last: date
 
 
-def record_request(conn: sa.Connection, request: LoadRequest, run_id: str | None) -> int:
+def record_request(conn: sa.Connection, request: Resolved, run_id: str | None) -> int:
     """Store the request and raise each symbol's target to the earliest start anyone asked for."""
     request_id = conn.execute(
         sa.text(

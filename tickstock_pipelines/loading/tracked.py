@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import sqlalchemy as sa
 
-from tickstock_pipelines.loading.coverage import LoadRequest
+from tickstock_pipelines.loading.request import LoadRequest, Resolved, resolve
 from tickstock_pipelines.loading.requests import LoadInputError
-from tickstock_pipelines.loading.resolve import Ask, Resolved, resolve
 from tickstock_pipelines.resources.polygon import PolygonClient
 
 
@@ -23,10 +23,8 @@ def tracked_requests(conn: sa.Connection, end: date,
     found = []
     for universe, timespan, start in rows:
         try:
-            resolved = resolve(Ask(universe=universe, timespan=timespan), conn, end, client)
+            resolved = resolve(LoadRequest(universe=universe, timespan=timespan), conn, end, client)
         except LoadInputError:
             continue  # a cache universe that no longer exists: nothing to track
-        request = LoadRequest(symbols=resolved.request.symbols, start=start, timespan=timespan,
-                              priority="normal", source="schedule", universe=universe)
-        found.append(Resolved(request, resolved.refs))
+        found.append(replace(resolved, start=start, priority="normal", source="schedule"))
     return found

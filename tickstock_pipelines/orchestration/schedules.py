@@ -13,6 +13,7 @@ from dagster import (
 
 from tickstock_pipelines.assets.cache.specs import GROUP as CACHE_GROUP
 from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+from tickstock_pipelines.orchestration.launch import plan_launch
 
 TIMEZONE = "America/New_York"
 # Monthly: newly delisted symbols marked inactive (a dozen list calls), then the oldest details, as many
@@ -50,12 +51,10 @@ def weekly_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReaso
     keys = context.instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME)
     if not keys:
         return SkipReason("no symbols loaded yet: load a universe first (tickstock load --universe sp500)")
-    return RunRequest(
-        run_key=None,
-        run_config={"ops": {"symbols": {"config": {"refresh_tracked_universes": True}}, **_cache()}},
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
-              "tickstock/command": "weekly refresh", "dagster/priority": "0"},
-    )
+    launch = plan_launch(
+        keys, present=keys, selection=(), command="weekly refresh",
+        run_config={"ops": {"symbols": {"config": {"refresh_tracked_universes": True}}, **_cache()}})
+    return RunRequest(run_key=None, run_config=launch.run_config, tags=launch.tags)
 
 
 @schedule(job=monthly_full_rebuild_job, cron_schedule="0 6 1 * *", execution_timezone=TIMEZONE,
