@@ -47,3 +47,22 @@ def test_symbols_as_a_comma_separated_string_load_and_years_out_of_range_fail_in
     [failure] = [e for e in bad.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.message
     assert "years must be more than 0 and at most 10" in message
+
+
+def test_all_stocks_resolves_to_every_active_common_stock_in_one_paged_list_call(
+        live_sandbox: Any, database_uri: str) -> None:  # noqa: F811
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
+    from tickstock_pipelines.market_calendar import last_completed_session
+    from tickstock_pipelines.resources.polygon import PolygonResource
+    from tickstock_pipelines.sandbox.universe import reference_universe
+
+    stocks = {t for t, s in reference_universe().items() if s.type == "CS" and s.active}
+    before = live_sandbox.stats()["by_endpoint"]
+    client = PolygonResource(base_url=live_sandbox.base_url).get_client()
+    with client, sa.create_engine(database_uri).connect() as conn:
+        resolved = resolve(LoadRequest(universe="ALL_STOCKS"), conn, last_completed_session(), lambda: client)
+    after = live_sandbox.stats()["by_endpoint"]
+    assert set(resolved.symbols) == stocks and resolved.universe == "all_stocks"
+    assert resolved.refs == ()  # stocks get their details (SIC code, market cap) in the run
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        "/v3/reference/tickers": 1}

@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "load", help="load symbols and their bars (a Dagster run)",
         description="Load a universe, a symbol list or a CSV of symbols with N years or months of bars.")
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--universe", metavar="KEY", help="sp500, nasdaq100, dow30, all_etfs or a universe key "
-                      "already in cache_entries (top_50, mega_cap, ai, …)")
+    what.add_argument("--universe", metavar="KEY", help="sp500, nasdaq100, dow30, all_etfs, all_stocks or a "
+                      "universe key already in cache_entries (top_50, mega_cap, ai, …)")
     what.add_argument("--symbols", metavar="A,B,C", help="comma-separated tickers")
     what.add_argument("--symbols-csv", metavar="FILE", help="CSV with a symbol (or Symbol) column")
     history = parser.add_mutually_exclusive_group()
