@@ -36,7 +36,7 @@ def instance_config(storage_uri: str) -> dict[str, Any]:
     return {
         "storage": {"postgres": {"postgres_url": storage_uri}},
         "run_coordinator": {
-            "module": "dagster._core.run_coordinator",
+            "module": "dagster",
             "class": "QueuedRunCoordinator",
         },
         "concurrency": {

@@ -11,10 +11,12 @@ import logging
 import sys
 
 from dagster import Field, InitLoggerContext, logger
-from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
-from dagster._utils.log import default_date_format_string, default_format_string
 
 TERMINAL_LOGGER = "tickstock_terminal"
+# Dagster's console format, and the attribute its log manager puts on every record it emits (an event's
+# record carries its `dagster_event` there).
+LINE_FORMAT, DATE_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S %z"
+DAGSTER_META = "dagster_meta"
 
 
 class FirstLineFormatter(logging.Formatter):
@@ -30,14 +32,14 @@ class FirstLineFormatter(logging.Formatter):
 
 def _one_line_handler() -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(FirstLineFormatter(default_format_string(), default_date_format_string()))
+    handler.setFormatter(FirstLineFormatter(LINE_FORMAT, DATE_FORMAT))
     return handler
 
 
 def said_by_a_step(record: logging.LogRecord) -> bool:
     """What steps say (progress, warnings). Not Dagster's own events, nor the engine's errors ("Dependencies
     for step … failed. Not executing."): the command's one summary line reports the run's failure."""
-    meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
+    meta = getattr(record, DAGSTER_META, None) or {}
     return meta.get("dagster_event") is None and record.levelno < logging.ERROR
 
 
