@@ -18,7 +18,7 @@ import yaml
 from dagster import DagsterInstance
 
 from tickstock_pipelines import embedded
-from tickstock_pipelines.settings import Settings, load_settings
+from tickstock_pipelines.settings import Settings, export_resource_environment, load_settings
 from tickstock_pipelines.terminal_logger import terminal_run_config
 
 MAX_CONCURRENT_RUNS = 4
@@ -58,6 +58,7 @@ def ensure_instance_home(settings: Settings | None = None) -> Path:
     Also exports absolute TICKSTOCK_HOME so run processes, the daemon and the CLI share the same servers.
     """
     settings = settings or load_settings()
+    export_resource_environment()
     os.environ["TICKSTOCK_HOME"] = str(settings.tickstock_home)
     for name, value in EVENT_SETTINGS.items():
         os.environ.setdefault(name, value)

@@ -61,6 +61,21 @@ class Settings:
         return not self.polygon_api_key
 
 
+# What the definitions configure the Polygon resource with, as EnvVars: the UI shows which variable sets
+# what (never the key's value). Dagster fails a run on an unset EnvVar, so `export_resource_environment`
+# sets each one the environment lacks to "" (unset: no key is the sandbox, no root is api.polygon.io,
+# no Redis URL is the embedded Redis).
+RESOURCE_ENVIRONMENT = ("POLYGON_API_KEY", "POLYGON_BASE_URL", "REDIS_URL")
+
+
+def export_resource_environment() -> None:
+    """Give every resource variable a value (`""` when unset) for this process and the runs it starts;
+    after `load_settings()`, so a `.env` file's values are the ones exported."""
+    load_settings()
+    for name in RESOURCE_ENVIRONMENT:
+        os.environ.setdefault(name, "")
+
+
 def load_settings() -> Settings:
     """Read the environment; an explicit variable always wins over `.env`."""
     load_dotenv(Path.cwd() / ".env", override=False)

@@ -1,9 +1,9 @@
 """The Polygon resource: the real API with a key, the local sandbox without one; same client either way.
 
-Nothing is read or started when the resource is imported or constructed: `Definitions` builds it with
-no arguments, and the environment is read in `get_client()`, inside the run. The key is best left to
-POLYGON_API_KEY at run time (or given as `EnvVar("POLYGON_API_KEY")`): a literal string given as
-`api_key` would be stored by Dagster as a config default in the job snapshot.
+Nothing is read or started when the resource is imported or constructed. The definitions give the key,
+the API root and the Redis URL as `EnvVar`s, so the UI shows which variable sets each (never the key's
+value); an empty value means unset, and `get_client()` then falls back as each field says. A literal
+string given as `api_key` would be stored by Dagster as a config default in the job snapshot.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ class PolygonResource(ConfigurableResource):
 
     api_key: str | None = Field(
         default=None, repr=False,
-        description="Leave unset (POLYGON_API_KEY is read at run time) or use EnvVar('POLYGON_API_KEY')")
+        description="EnvVar('POLYGON_API_KEY'); unset or empty → POLYGON_API_KEY, else the sandbox")
     base_url: str | None = Field(
         default=None,
-        description="API root; unset → POLYGON_BASE_URL, else api.polygon.io (the sandbox without a key)")
+        description="API root, EnvVar('POLYGON_BASE_URL'); unset or empty → api.polygon.io with a key, "
+                    "the local sandbox without one")
     requests_per_minute: float | None = Field(
         default=None, description="budget shared by every process; unset → POLYGON_REQUESTS_PER_MINUTE")
-    redis_url: str | None = Field(default=None, description="Redis holding the shared budget; unset → "
-                                                            "REDIS_URL or the embedded Redis")
+    redis_url: str | None = Field(default=None, description="Redis holding the shared budget, "
+                                                            "EnvVar('REDIS_URL'); unset or empty → embedded")
     timeout_seconds: float = Field(default=30.0, description="connect and read timeout of every request")
     max_retries: int = Field(default=5, description="retries after the first attempt on an error (5xx, "
                              "timeout, dropped connection); 429s spend none of them")
