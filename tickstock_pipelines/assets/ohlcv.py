@@ -50,9 +50,6 @@ from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import InvalidBar, PolygonResource
 
-# BackfillPolicy is "beta" in Dagster 1.13; the design relies on single-run backfills, so say it once here.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
-
 VALID_BARS = "bars_are_valid"
 NO_MISSING_SESSIONS = "no_missing_sessions"
 FRESH = "last_bar_is_last_completed_session"
@@ -78,6 +75,14 @@ BARS_ASSET: dict[str, Any] = {
     "pool": "polygon", "group_name": "market_data", "kinds": {"polygon", "postgres"},
     "owners": ["team:market-data"],
 }
+
+
+def bars_asset(**kwargs: Any) -> Any:
+    """`@asset` with BARS_ASSET. BackfillPolicy is beta in Dagster 1.13 and the design relies on single-run
+    backfills: its warning is silenced for these two definitions only, not for the whole process."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
+        return asset(**BARS_ASSET, **kwargs)
 
 
 def _owed(context: AssetExecutionContext, outcome: DailyOutcome, calls: int) -> dict[str, Any]:
@@ -111,8 +116,7 @@ def _grouped_sessions(plan: CallPlan) -> Counter[str]:
     return sessions
 
 
-@asset(
-    **BARS_ASSET,
+@bars_asset(
     check_specs=[
         AssetCheckSpec(VALID_BARS, asset="ohlcv_daily", description="no bar failed validation "
                        "(high < low, open/close outside [low, high], negative volume, NaN)"),
@@ -208,8 +212,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
     )
 
 
-@asset(
-    **BARS_ASSET,
+@bars_asset(
     check_specs=[AssetCheckSpec(VALID_BARS, asset="ohlcv_minute", description="no minute bar failed "
                                 "validation")],
 )
