@@ -1,6 +1,6 @@
 """Cache rebuild benchmark on a fresh embedded PostgreSQL, with the seed's approach as a baseline in-process.
 
-Synthetic symbols (`tickstock_pipelines.cache.synthetic`) at 5,000 stocks + 500 ETFs (goal: full replace
+Synthetic symbols (`tickstock_sandbox.synthetic`) at 5,000 stocks + 500 ETFs (goal: full replace
 ≤ 1 s; the seed took 10–30 s) and 50,000 + 5,000 (goal ≤ 5 s). Ours is `cache.rebuild.rebuild` (one read
 of `symbols`, pure family builders, one staged commit), timed per step. The baseline re-implements the
 seed's shape faithfully: delete every family row, then one SELECT per bucket, per sector, per leader list,
@@ -42,10 +42,10 @@ from tickstock_pipelines.cache.families import FAMILY_NAMES
 from tickstock_pipelines.cache.families.market_cap import bucket_bounds
 from tickstock_pipelines.cache.rebuild import rebuild
 from tickstock_pipelines.cache.report import build_report
-from tickstock_pipelines.cache.synthetic import insert_symbols, universe_rows
 from tickstock_pipelines.db.engine import get_engine
 from tickstock_pipelines.db.migrate import upgrade
 from tickstock_pipelines.settings import libpq_uri
+from tickstock_sandbox.synthetic import insert_symbols, universe_rows
 
 SIZES: dict[str, tuple[int, int, float]] = {"5k": (5_000, 500, 1.0), "50k": (50_000, 5_000, 5.0)}
 READ_GOAL_MS, REPORT_GOAL_S = 5.0, 1.0

@@ -38,7 +38,7 @@ from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.resources.polygon import PolygonClient, SharedRateLimiter
-from tickstock_pipelines.sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
+from tickstock_sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
 
 TICKER = "AAPL"
 SANDBOX_NOW = "2026-08-22T12:00:00Z"  # a fixed sandbox clock: the same bars and pages whatever the date

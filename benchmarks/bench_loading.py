@@ -78,8 +78,8 @@ from tickstock_pipelines.loading.splits import check_splits
 from tickstock_pipelines.loading.symbols_sync import fetch_details, needing_details, upsert_symbols
 from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
 from tickstock_pipelines.resources.polygon import PolygonClient, SharedRateLimiter
-from tickstock_pipelines.sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
 from tickstock_pipelines.settings import libpq_uri
+from tickstock_sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
 
 WRITE_GOAL_ROWS_S, WRITE_GOAL_RATIO = 200_000, 10.0
 FREE_PLAN_PER_MINUTE = 5

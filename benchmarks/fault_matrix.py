@@ -3,11 +3,11 @@
 Everything runs on a throwaway TICKSTOCK_HOME (embedded PostgreSQL and Redis started for this run and
 stopped after) against in-process sandboxes on 127.0.0.1: no key, no internet.
 
-- **Faults**: each scenario of `tickstock_pipelines_tests.reliability_helpers.SCENARIOS` (429 storms with and
-  without Retry-After, 429s at random on 35% of requests, a wall of more 429s in a row than the error retries,
-  5xx bursts, timeouts, disconnects, truncated/malformed JSON, failures in the middle of pagination) runs its
-  workload on a fresh database; when the first run is not complete, a second run without faults follows.
-  Both are compared row by row with a clean run: rows lost must be 0.
+- **Faults**: each scenario of `tickstock_pipelines_tests.support.reliability_helpers.SCENARIOS` (429 storms
+  with and without Retry-After, 429s at random on 35% of requests, a wall of more 429s in a row than the error
+  retries, 5xx bursts, timeouts, disconnects, truncated/malformed JSON, failures in the middle of pagination)
+  runs its workload on a fresh database; when the first run is not complete, a second run without faults
+  follows. Both are compared row by row with a clean run: rows lost must be 0.
 - **Bad inputs**: SQL-injection payloads and seeded random text through every validator a load or a
   rebuild uses (tickers, symbol lists, CSV files, years, months, universe keys, cache config files):
   each must be refused with one line, or be a valid value.
@@ -38,14 +38,14 @@ from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.db.migrate import upgrade
-from tickstock_pipelines_tests.reliability_helpers import (
+from tickstock_pipelines_tests.support.hostile_input import SQL_INJECTION
+from tickstock_pipelines_tests.support.reliability_helpers import (
     MINUTE_STORMS,
     SCENARIOS,
     WORKLOADS,
     clean_tables,
     run_scenario,
 )
-from tickstock_pipelines_tests.test_reliability_hostile_input import SQL_INJECTION
 
 
 def _stop_servers(home: Path) -> None:
@@ -191,8 +191,8 @@ def bad_inputs(dbs: Databases, tmp: Path) -> dict[str, Any]:
 
 def shared_budget(dbs: Databases, redis_url: str, budget: float) -> dict[str, Any]:
     """Two `tickstock load` processes at once on one database and one budget; the sandbox times arrivals."""
-    from tickstock_pipelines.sandbox import SandboxConfig, SandboxServer
-    from tickstock_pipelines_tests.reliability_helpers import start_tickstock
+    from tickstock_pipelines_tests.support.reliability_helpers import start_tickstock
+    from tickstock_sandbox import SandboxConfig, SandboxServer
 
     groups = [WORKLOADS["daily_aggregates"].keys[:12], WORKLOADS["daily_aggregates"].keys[12:24]]
     with SandboxServer(SandboxConfig()) as server:

@@ -54,7 +54,7 @@ class PolygonResource(ConfigurableResource):
         api_key = self.api_key or settings.polygon_api_key
         sandbox = not api_key
         if sandbox:
-            from tickstock_pipelines.sandbox import SANDBOX_API_KEY, ensure_sandbox
+            from tickstock_sandbox import SANDBOX_API_KEY, ensure_sandbox
 
             api_key = SANDBOX_API_KEY
             base_url = self.base_url or os.environ.get("POLYGON_BASE_URL") or ensure_sandbox(

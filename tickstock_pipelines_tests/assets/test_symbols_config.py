@@ -1,0 +1,63 @@
+"""The `symbols` Launchpad config: the type carries the bounds (Dagster refuses before any run), tickers as
+a comma-separated string or a list, and what a type cannot say fails at the start of the run in one line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from dagster import validate_run_config
+
+from tickstock_pipelines.definitions import defs
+from tickstock_pipelines_tests.support.market_data_runs import run_load
+
+
+def _symbols_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {"ops": {"symbols": {"config": config}}}
+
+
+def test_a_history_beyond_ten_years_is_refused_by_config_validation_before_any_run() -> None:
+    job = defs.resolve_job_def("load_job")
+    validate_run_config(job, _symbols_config({"symbols": "AAPL,MSFT", "history": "TEN_YEARS"}))
+    validate_run_config(job, _symbols_config({"symbols": ["AAPL", "MSFT"], "history": "ONE_MONTH"}))
+    with pytest.raises(Exception, match="TWENTY_YEARS"):
+        validate_run_config(job, _symbols_config({"symbols": "AAPL", "history": "TWENTY_YEARS"}))
+    from tickstock_pipelines.assets.symbols import symbols
+
+    fields = symbols.op.config_schema.config_type.fields
+    assert fields["history"].description and "TEN_YEARS" in fields["history"].description
+    assert fields["symbols"].description and "comma-separated" in fields["symbols"].description
+
+
+def test_symbols_as_a_comma_separated_string_load_and_years_out_of_range_fail_in_one_line(
+        instance: Any, resources: dict[str, Any], database_uri: str) -> None:  # noqa: F811
+    result = run_load(instance, resources, {"symbols": "ko, pep", "history": "ONE_MONTH"}, ["KO", "PEP"],
+                      ["symbols"])
+    assert result.success
+    with sa.create_engine(database_uri).connect() as conn:
+        assert set(conn.execute(sa.text("SELECT symbol FROM symbols")).scalars()) == {"KO", "PEP"}
+    bad = run_load(instance, resources, {"symbols": "KO", "years": 20}, ["KO"], ["symbols"])
+    assert not bad.success
+    [failure] = [e for e in bad.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message
+    assert "years must be more than 0 and at most 10" in message
+
+
+def test_all_stocks_resolves_to_every_active_common_stock_in_one_paged_list_call(
+        live_sandbox: Any, database_uri: str) -> None:  # noqa: F811
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
+    from tickstock_pipelines.market_calendar import last_completed_session
+    from tickstock_pipelines.resources.polygon import PolygonResource
+    from tickstock_sandbox.universe import reference_universe
+
+    stocks = {t for t, s in reference_universe().items() if s.type == "CS" and s.active}
+    before = live_sandbox.stats()["by_endpoint"]
+    client = PolygonResource(base_url=live_sandbox.base_url).get_client()
+    with client, sa.create_engine(database_uri).connect() as conn:
+        resolved = resolve(LoadRequest(universe="ALL_STOCKS"), conn, last_completed_session(), lambda: client)
+    after = live_sandbox.stats()["by_endpoint"]
+    assert set(resolved.symbols) == stocks and resolved.universe == "all_stocks"
+    assert resolved.refs == ()  # stocks get their details (SIC code, market cap) in the run
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        "/v3/reference/tickers": 1}

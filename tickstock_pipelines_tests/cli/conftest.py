@@ -1,0 +1,1 @@
+"""`tickstock` commands run as subprocesses: load, cache, interruptions."""

@@ -1,0 +1,100 @@
+"""PolygonResource: nothing read or started until a run asks for a client; the key from the environment
+(or an EnvVar) selects the real API, no key selects the sandbox, and callers can tell which."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import Definitions, EnvVar, asset
+
+from tickstock_pipelines import settings as settings_module
+from tickstock_pipelines.resources.polygon import PolygonResource, PolygonRetriesExhausted
+from tickstock_pipelines_tests.support.fake_polygon import CANARY, DETAILS_OK, FakePolygon
+from tickstock_sandbox import SANDBOX_API_KEY
+from tickstock_sandbox import detached as detached_module
+
+
+@pytest.fixture
+def fake() -> Iterator[FakePolygon]:
+    server = FakePolygon()
+    server.routes["/v3/reference/tickers/AAPL"] = lambda q: DETAILS_OK
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_constructing_reads_no_environment_and_starts_nothing(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKSTOCK_HOME", str(tmp_path))
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read or started at construction time")
+
+    monkeypatch.setattr(settings_module, "load_settings", forbidden)
+    monkeypatch.setattr(detached_module, "ensure_sandbox", forbidden)
+
+    @asset
+    def probe(polygon: PolygonResource) -> None:
+        pass
+
+    resource = PolygonResource()
+    Definitions(assets=[probe], resources={"polygon": resource}).get_repository_def()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(AssertionError, match="construction time"):
+        resource.get_client()  # the environment is read here, inside the run
+
+
+def test_without_a_key_the_client_uses_the_homes_sandbox(redis_url: str, test_home: Path) -> None:
+    with PolygonResource(redis_url=redis_url).get_client() as client:
+        assert client.sandbox is True
+        assert client.base_url == detached_module.ensure_sandbox(test_home)
+        assert client._session.headers["Authorization"] == f"Bearer {SANDBOX_API_KEY}"
+        details = client.ticker_details("AAPL")
+        assert details is not None and details.name == "Apple Inc."
+
+
+def test_without_a_key_polygon_base_url_still_wins(fake: FakePolygon, redis_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLYGON_BASE_URL", fake.base_url)
+    with PolygonResource(redis_url=redis_url).get_client() as client:
+        assert client.sandbox is True and client.ticker_details("AAPL") is not None
+    assert fake.requests[0]["auth"] == f"Bearer {SANDBOX_API_KEY}"
+
+
+def test_key_url_and_budget_come_from_the_environment_at_run_time(fake: FakePolygon, redis_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    resource = PolygonResource(redis_url=redis_url)  # built before the environment is set, as Definitions do
+    monkeypatch.setenv("POLYGON_API_KEY", CANARY)
+    monkeypatch.setenv("POLYGON_BASE_URL", fake.base_url)
+    monkeypatch.setenv("POLYGON_REQUESTS_PER_MINUTE", "120")
+    with resource.get_client() as client:
+        assert client.sandbox is False and client.base_url == fake.base_url
+        assert client._limiter is not None and client._limiter.interval == 0.5
+        assert client.ticker_details("AAPL") is not None
+    assert fake.requests[0]["auth"] == f"Bearer {CANARY}"
+
+
+def test_explicit_fields_win_over_the_environment(fake: FakePolygon, redis_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTHER_POLYGON_KEY", CANARY)
+    monkeypatch.setenv("POLYGON_BASE_URL", "http://127.0.0.1:9")
+    resource = PolygonResource(api_key=EnvVar("OTHER_POLYGON_KEY"), base_url=fake.base_url,
+                               requests_per_minute=6000, redis_url=redis_url, timeout_seconds=3,
+                               max_retries=1, budget_key="test:budget:explicit")
+    with resource.process_config_and_initialize_cm() as initialised:  # resolves EnvVar, as a run does
+        with initialised.get_client() as client:
+            assert client.sandbox is False and client._limiter is not None
+            assert client._limiter.interval == pytest.approx(0.01) and client._timeout == 3
+            assert client.ticker_details("AAPL") is not None
+    assert fake.requests[0]["auth"] == f"Bearer {CANARY}"
+
+
+def test_the_time_allowed_for_429s_reaches_the_client(fake: FakePolygon, redis_url: str) -> None:
+    """rate_limited_max_seconds is a resource setting: a run can bound how long it waits out 429s."""
+    fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (429, {"status": "ERROR"}, {"Retry-After": "0.1"})
+    resource = PolygonResource(api_key=CANARY, base_url=fake.base_url, redis_url=redis_url,
+                               requests_per_minute=100_000, rate_limited_max_seconds=0.3, max_retries=1)
+    with resource.get_client() as client, pytest.raises(PolygonRetriesExhausted,
+                                                        match=r"longer than the 0\.3 s allowed"):
+        client.ticker_details("AAPL")
+    assert len(fake.requests) > 2  # more than max_retries=1 allows: 429s are bounded by time

@@ -1,0 +1,347 @@
+"""The Polygon REST endpoints, in Polygon's wire format (shapes as in the API documentation).
+
+Each handler returns (HTTP status, JSON body). Pagination mirrors Polygon: `next_url` is an
+absolute URL back to this server carrying an opaque `cursor`, absent on the last page; `results`
+is absent when there is nothing to return.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import numpy as np
+
+from tickstock_pipelines.market_calendar import end_of_day_ms, midnight_ms, sessions, to_ms
+from tickstock_sandbox.bars import day_series, minute_rows
+from tickstock_sandbox.plan import END_OF_DAY_MESSAGE, horizon, not_authorized
+from tickstock_sandbox.splits import price_factors
+from tickstock_sandbox.state import SandboxState
+from tickstock_sandbox.universe import Security
+
+TICKERS = "/v3/reference/tickers"
+DETAILS = "/v3/reference/tickers/{ticker}"
+AGGS = "/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}"
+GROUPED = "/v2/aggs/grouped/locale/us/market/stocks/{date}"
+SPLITS = "/v3/reference/splits"
+ROUTES = [
+    (re.compile(r"^/v3/reference/tickers/?$"), TICKERS),
+    (re.compile(r"^/v3/reference/tickers/(?P<ticker>[^/]+)$"), DETAILS),
+    (re.compile(r"^/v2/aggs/ticker/(?P<ticker>[^/]+)/range/(?P<multiplier>[^/]+)/(?P<timespan>[^/]+)"
+                r"/(?P<start>[^/]+)/(?P<end>[^/]+)$"), AGGS),
+    (re.compile(r"^/v2/aggs/grouped/locale/us/market/stocks/(?P<date>[^/]+)$"), GROUPED),
+    (re.compile(r"^/v3/reference/splits/?$"), SPLITS),
+]
+RATE_LIMIT_MESSAGE = ("You've exceeded the maximum requests per minute, please wait or upgrade your "
+                      "subscription to continue. https://polygon.io/pricing")
+AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT = 5000, 50_000
+LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 100, 1000
+SPLITS_DEFAULT_LIMIT = 10
+Reply = tuple[int, dict[str, Any]]
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def route(path: str) -> tuple[str | None, dict[str, str]]:
+    """(endpoint template, path parameters), or (None, {}) for an unknown path."""
+    for pattern, template in ROUTES:
+        if match := pattern.match(path):
+            return template, match.groupdict()
+    return None, {}
+
+
+def encode_cursor(params: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(urlencode(params).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Invalid cursor") from None
+    return dict(parse_qsl(raw))
+
+
+def _int(params: dict[str, str], name: str, default: int, maximum: int) -> int:
+    try:
+        value = int(params.get(name, default))
+    except ValueError:
+        raise BadRequest(f"Invalid value for '{name}'") from None
+    return max(1, min(value, maximum))
+
+
+class PolygonApi:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    def handle(self, template: str, path_params: dict[str, str], query: dict[str, str],
+               base_url: str) -> Reply:
+        handlers: dict[str, Callable[..., Reply]] = {
+            TICKERS: self.tickers, DETAILS: self.details, AGGS: self.aggregates,
+            GROUPED: self.grouped, SPLITS: self.splits,
+        }
+        try:
+            return handlers[template](path_params, query, base_url)
+        except BadRequest as exc:
+            return 400, {"status": "ERROR", "request_id": request_id(), "error": str(exc)}
+
+    # -- reference -----------------------------------------------------------------------------
+    def tickers(self, _: dict, query: dict[str, str], base_url: str) -> Reply:
+        params = {**decode_cursor(query["cursor"]), **{k: v for k, v in query.items() if k != "cursor"}} \
+            if "cursor" in query else dict(query)
+        offset = int(params.pop("offset", 0))
+        limit = _int(params, "limit", LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
+        updated = f"{self.state.now().date().isoformat()}T00:00:00Z"
+        rows = [s.list_item(updated) for s in self.state.securities.values() if _ticker_matches(s, params)]
+        sort_key = params.get("sort", "ticker")
+        descending = params.get("order") == "desc"
+        rows.sort(key=lambda r: (str(r.get(sort_key, "")), r["ticker"]), reverse=descending)
+        return 200, _paged(rows, offset, limit, params, f"{base_url}{TICKERS}")
+
+    def details(self, path: dict[str, str], _: dict, base_url: str) -> Reply:
+        security = self.state.securities.get(path["ticker"])
+        if security is None or (self.state.config.delisted_details_404 and not security.active):
+            return 404, {"status": "NOT_FOUND", "request_id": request_id(), "message": "Ticker not found."}
+        updated = f"{self.state.now().date().isoformat()}T00:00:00Z"
+        results = security.details(base_url, updated)
+        return 200, {"request_id": request_id(), "results": results, "status": "OK"}
+
+    def splits(self, _: dict, query: dict[str, str], base_url: str) -> Reply:
+        params = {**decode_cursor(query["cursor"]), **{k: v for k, v in query.items() if k != "cursor"}} \
+            if "cursor" in query else dict(query)
+        offset = int(params.pop("offset", 0))
+        limit = _int(params, "limit", SPLITS_DEFAULT_LIMIT, LIST_MAX_LIMIT)
+        rows = [s.wire() for s in self.state.all_splits() if _split_matches(s.wire(), params)]
+        sort_key = params.get("sort", "execution_date")
+        descending = params.get("order", "desc") == "desc"
+        rows.sort(key=lambda r: (str(r[sort_key]), r["ticker"]), reverse=descending)
+        body = _paged(rows, offset, limit, params, f"{base_url}{SPLITS}")
+        body.pop("count", None)
+        return 200, body
+
+    # -- aggregates ----------------------------------------------------------------------------
+    def aggregates(self, path: dict[str, str], query: dict[str, str], base_url: str) -> Reply:
+        params = {**decode_cursor(query["cursor"]), **{k: v for k, v in query.items() if k != "cursor"}} \
+            if "cursor" in query else dict(query)
+        ticker, timespan = path["ticker"], path["timespan"]
+        if path["multiplier"] != "1" or timespan not in ("day", "minute"):
+            raise BadRequest("The sandbox serves multiplier 1 with timespan day or minute only")
+        start_ms, end_ms = _time_bound(path["start"], "from", False), _time_bound(path["end"], "to", True)
+        if self._beyond_plan(start_ms):
+            return not_authorized(request_id())
+        if self._too_recent(end_ms):
+            return not_authorized(request_id(), END_OF_DAY_MESSAGE)
+        adjusted = params.get("adjusted", "true").lower() != "false"
+        descending = params.get("sort", "asc").lower() == "desc"
+        limit = min(_int(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT),
+                    self.state.config.aggs_page_limit or AGGS_MAX_LIMIT)
+        body: dict[str, Any] = {"ticker": ticker, "queryCount": 0, "resultsCount": 0, "adjusted": adjusted}
+        security = self.state.securities.get(ticker)
+        bars = self._bars(security, timespan, start_ms, end_ms, adjusted, descending, limit + 1) \
+            if security else []
+        page, more = bars[:limit], len(bars) > limit
+        body.update(queryCount=len(page), resultsCount=len(page))
+        if page:
+            body["results"] = page
+        body |= {"status": "OK", "request_id": request_id()}
+        if page:
+            body["count"] = len(page)
+        if more:
+            resume = bars[limit]["t"]
+            first, last = (path["start"], resume) if descending else (resume, path["end"])
+            cursor = encode_cursor({k: v for k, v in params.items() if k in ("adjusted", "sort", "limit")})
+            body["next_url"] = (f"{base_url}/v2/aggs/ticker/{ticker}/range/1/{timespan}/{first}/{last}"
+                                f"?cursor={cursor}")
+        return 200, body
+
+    def _beyond_plan(self, start_ms: int) -> bool:
+        """A request starting before the plan's horizon (plan_history_years) gets the plan's 403."""
+        oldest = horizon(self.state.now().date(), self.state.config.plan_history_years)
+        return oldest is not None and start_ms < midnight_ms(oldest)
+
+    def _too_recent(self, end_ms: int) -> bool:
+        """A request reaching one of the newest `plan_delayed_sessions` completed sessions (not yet
+        available to the plan) gets the plan's end-of-day 403."""
+        delayed = self.state.config.plan_delayed_sessions
+        if delayed <= 0:
+            return False
+        cal = sessions()
+        first = cal.completed_until(to_ms(self.state.now())) - delayed
+        return end_ms >= int(cal.open_ms[max(first, 0)])
+
+    def _session_window(self, security: Security, start_ms: int, end_ms: int, timespan: str) -> range:
+        cal = sessions()
+        first = int(np.searchsorted(cal.dates, np.datetime64(security.list_date, "D")))
+        stop = cal.completed_until(to_ms(self.state.now()))
+        if security.delisted:
+            stop = min(stop, int(np.searchsorted(cal.dates, np.datetime64(security.delisted, "D"))))
+        if timespan == "day":
+            lo = int(np.searchsorted(cal.day_ms, start_ms))
+            hi = int(np.searchsorted(cal.day_ms, end_ms, side="right"))
+        else:
+            lo = int(np.searchsorted(cal.close_ms, start_ms, side="right"))
+            hi = int(np.searchsorted(cal.open_ms, end_ms, side="right"))
+        return range(max(first, lo), min(stop, hi))
+
+    def _bars(self, security: Security, timespan: str, start_ms: int, end_ms: int, adjusted: bool,
+              descending: bool, wanted: int) -> list[dict]:
+        window = self._session_window(security, start_ms, end_ms, timespan)
+        if not window:
+            return []
+        cal = sessions()
+        series = day_series(security.profile)
+        factors = price_factors(self.state.splits_for(security.ticker), cal.dates[window.start:window.stop],
+                                adjusted)
+        if timespan == "day":
+            data = series.rows(window.start, window.stop)
+            rows = _wire_rows(data, factors, cal.day_ms[window.start:window.stop])
+            return (rows[::-1] if descending else rows)[:wanted]
+        out: list[dict] = []
+        for i in (reversed(window) if descending else window):
+            minutes = minute_rows(security.profile, i, series.data[:, i])
+            stamps = cal.open_ms[i] + 60_000 * np.arange(minutes.shape[1], dtype=np.int64)
+            keep = (stamps >= start_ms) & (stamps <= end_ms)
+            factor = np.full(int(keep.sum()), factors[i - window.start])
+            rows = _wire_rows(minutes[:, keep], factor, stamps[keep])
+            out.extend(rows[::-1] if descending else rows)
+            if len(out) >= wanted:
+                break
+        return out[:wanted]
+
+    def grouped(self, path: dict[str, str], query: dict[str, str], _: str) -> Reply:
+        adjusted = query.get("adjusted", "true").lower() != "false"
+        try:
+            day = date.fromisoformat(path["date"])
+        except ValueError:
+            raise BadRequest("Could not parse the date parameter. Use YYYY-MM-DD") from None
+        if self._beyond_plan(midnight_ms(day)):
+            return not_authorized(request_id())
+        if self._too_recent(end_of_day_ms(day)):
+            return not_authorized(request_id(), END_OF_DAY_MESSAGE)
+        rows = self._published(day, self.grouped_rows(day, adjusted))
+        body: dict[str, Any] = {"queryCount": len(rows), "resultsCount": len(rows), "adjusted": adjusted}
+        if rows:
+            body["results"] = rows
+        body |= {"status": "OK", "request_id": request_id()}
+        if rows:
+            body["count"] = len(rows)
+        return 200, body
+
+    def _published(self, day: date, rows: list[dict]) -> list[dict]:
+        """What the real grouped daily answers: nothing for a session not yet published, and not every
+        ticker (the switches in SandboxConfig; both off by default)."""
+        config = self.state.config
+        if config.grouped_unpublished_sessions and rows:
+            cal = sessions()
+            newest = cal.completed_until(to_ms(self.state.now()))
+            if cal.index_of(day) >= newest - config.grouped_unpublished_sessions:
+                return []
+        if config.grouped_omit:
+            omitted = set(config.grouped_omit)
+            rows = [r for r in rows if r["T"] not in omitted]
+        return rows
+
+    def grouped_rows(self, day: date, adjusted: bool) -> list[dict]:
+        """Every security trading that session, cached per (session, adjusted, data version)."""
+        cal = sessions()
+        index = cal.index_of(day)
+        if index is None or index >= cal.completed_until(to_ms(self.state.now())):
+            return []
+        key = (index, adjusted, self.state.version)
+        if (cached := self.state.grouped_cache.get(key)) is not None:
+            return cached
+        stamp = int(cal.day_ms[index])
+        moment = cal.dates[index : index + 1]
+        rows = []
+        for security in list(self.state.securities.values()):
+            if security.list_date > day or (security.delisted and security.delisted <= day):
+                continue
+            o, h, lo, c, vw, v, n = (float(x) for x in day_series(security.profile).data[:, index])
+            splits = self.state.splits_for(security.ticker)
+            f = float(price_factors(splits, moment, adjusted)[0]) if splits else 1.0
+            rows.append({"T": security.ticker, "v": float(round(v / f)), "vw": round(vw * f, 4),
+                         "o": round(o * f, 4), "c": round(c * f, 4), "h": round(h * f, 4),
+                         "l": round(lo * f, 4), "t": stamp, "n": int(n)})
+        with self.state.lock:
+            self.state.grouped_cache[key] = rows
+            while len(self.state.grouped_cache) > 16:
+                self.state.grouped_cache.popitem(last=False)
+        return rows
+
+
+def _wire_rows(data: np.ndarray, factors: np.ndarray, stamps: np.ndarray) -> list[dict]:
+    prices = np.round(data[:5] * factors, 4).tolist()
+    volume = np.round(data[5] / factors).tolist()
+    trades = data[6].astype(np.int64).tolist()
+    return [{"v": v, "vw": vw, "o": o, "c": c, "h": h, "l": lo, "t": t, "n": n}
+            for o, h, lo, c, vw, v, n, t in zip(*prices, volume, trades, stamps.tolist(), strict=True)]
+
+
+def _time_bound(text: str, name: str, end: bool) -> int:
+    """YYYY-MM-DD (the whole New York day) or a Unix millisecond timestamp."""
+    if text.isdigit():
+        return int(text)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"Could not parse the time parameter: '{name}'. "
+                         "Use YYYY-MM-DD or Unix MS Timestamps") from None
+    return end_of_day_ms(day) if end else midnight_ms(day)
+
+
+def _compare(value: str, params: dict[str, str], name: str) -> bool:
+    checks = {"": lambda a, b: a == b, ".gte": lambda a, b: a >= b, ".gt": lambda a, b: a > b,
+              ".lte": lambda a, b: a <= b, ".lt": lambda a, b: a < b}
+    return all(check(value, params[name + suffix])
+               for suffix, check in checks.items() if name + suffix in params)
+
+
+def _ticker_matches(security: Security, params: dict[str, str]) -> bool:
+    if params.get("market", "stocks") != "stocks" or params.get("locale", "us") != "us":
+        return False
+    if "type" in params and security.type != params["type"]:
+        return False
+    if str(security.active).lower() != params.get("active", "true").lower():
+        return False
+    if "exchange" in params and security.primary_exchange != params["exchange"]:
+        return False
+    if "cik" in params and (security.cik or "").lstrip("0") != params["cik"].lstrip("0"):
+        return False
+    if "search" in params:
+        needle = params["search"].lower()
+        if needle not in security.ticker.lower() and needle not in security.name.lower():
+            return False
+    return _compare(security.ticker, params, "ticker")
+
+
+def _split_matches(item: dict[str, Any], params: dict[str, str]) -> bool:
+    if "ticker" in params and item["ticker"] != params["ticker"]:
+        return False
+    if "reverse_split" in params:
+        reverse = item["split_from"] > item["split_to"]
+        if reverse != (params["reverse_split"].lower() == "true"):
+            return False
+    return _compare(item["execution_date"], params, "execution_date")
+
+
+def _paged(rows: list[dict], offset: int, limit: int, params: dict[str, str], url: str) -> dict[str, Any]:
+    page = rows[offset:offset + limit]
+    body: dict[str, Any] = {}
+    if page:
+        body["results"] = page
+    body |= {"status": "OK", "request_id": request_id(), "count": len(page)}
+    if offset + limit < len(rows):
+        body["next_url"] = f"{url}?cursor={encode_cursor({**params, 'offset': offset + limit})}"
+    return body
+
