@@ -70,7 +70,7 @@ def sessions() -> Sessions:
 
 
 def last_completed_session(now: datetime | None = None) -> date:
-    """The latest session whose regular (or early) close is past: bars end there (contract §9)."""
+    """The latest session whose regular (or early) close is past: bars end there."""
     calendar = sessions()
     done = calendar.completed_until(to_ms(now or datetime.now(UTC)))
     if done == 0:

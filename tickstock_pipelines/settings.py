@@ -1,4 +1,4 @@
-"""Environment configuration (contract §2), read once per process with `.env` honoured."""
+"""Environment configuration, read once per process with `.env` honoured."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from dotenv import load_dotenv
 
 DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
-DEFAULT_REQUESTS_PER_MINUTE = 5.0  # Polygon's free plan: the seed's 12-second spacing
+DEFAULT_REQUESTS_PER_MINUTE = 5.0  # Polygon's free plan: one request every 12 s
 # The sandbox is not Polygon: without an explicit budget it is not throttled, so a fresh clone's
 # demo load takes seconds, not hours. An explicit POLYGON_REQUESTS_PER_MINUTE is honoured in both modes.
 SANDBOX_REQUESTS_PER_MINUTE = 60_000.0

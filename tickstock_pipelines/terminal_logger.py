@@ -1,7 +1,7 @@
 """The logger `tickstock` commands give their runs: one line per message on the terminal.
 
 Dagster's console logger prints a failed step's whole stack trace. A CLI user gets the one-line
-`tickstock: error: …` summary instead (contract §3); the trace stays in the run's event log and
+`tickstock: error: …` summary instead; the trace stays in the run's event log and
 compute logs, one click away in the UI.
 """
 

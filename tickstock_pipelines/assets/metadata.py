@@ -34,7 +34,7 @@ def listed(items: Sequence[str], limit: int = 50) -> str:
 
 
 def announce_sandbox(context: Any, client: Any) -> None:
-    """Every run that used the offline sandbox says so in its log (contract §2)."""
+    """Every run that used the offline sandbox says so in its log."""
     if client.sandbox:
         context.log.warning("SANDBOX DATA: POLYGON_API_KEY is unset, so this step reads the offline "
                             "Polygon-compatible sandbox (synthetic bars), not the real API")

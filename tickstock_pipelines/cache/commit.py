@@ -1,4 +1,4 @@
-"""The atomic commit of a rebuild (contract §7): one transaction, serialised, exact, and explained.
+"""The atomic commit of a rebuild: one transaction, serialised, exact, and explained.
 
 - Replace mode: afterwards the environment holds exactly the entries this rebuild produced for the
   families it built (for a full rebuild: for every family-owned type, so orphans like a stale

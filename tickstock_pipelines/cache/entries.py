@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-# Contract §9: only these types belong to the rebuild; every other type (app_settings, cache_config,
+# Only these types belong to the rebuild; every other type (app_settings, cache_config,
 # anything unknown) belongs to someone else and is never touched.
 FAMILY_OWNED_TYPES: tuple[str, ...] = (
     "stock_universe", "etf_universe", "themes", "stock_stats", "stock_etf_combo",
@@ -28,7 +28,7 @@ class CacheEntry:
 
 
 def slug(text: str) -> str:
-    """`Financial Services` → `financial_services` (contract §9): lower-case, `&` → `and`, runs of
+    """`Financial Services` → `financial_services`: lower-case, `&` → `and`, runs of
     non-alphanumerics → `_`."""
     return re.sub(r"[^a-z0-9]+", "_", text.lower().replace("&", " and ")).strip("_")
 

@@ -1,4 +1,4 @@
-"""`tickstock cache report`: the seed's verification script, as data first and text or JSON second.
+"""`tickstock cache report`: every figure that verifies a rebuild, as data first and text or JSON second.
 
 Counts by type/name/key, freshness, comparison with `symbols`, coverage and quality metrics, and
 recommendations, each of which appears only when its condition is true.
@@ -221,7 +221,7 @@ def render_json(report: dict[str, Any]) -> str:
 
 
 def render_text(report: dict[str, Any]) -> str:
-    """The human rendering: the same facts as the JSON, in the seed script's order."""
+    """The human rendering: the same facts as the JSON, section by section."""
     lines = [f"TickStock cache report — environment {report['environment']} — {report['generated_at']}", ""]
     lines.append(f"Entries: {report['totals']['entries']}  "
                  + "  ".join(f"{t}={n}" for t, n in sorted(report["totals"]["by_type"].items())))

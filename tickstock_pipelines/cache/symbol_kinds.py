@@ -1,4 +1,4 @@
-"""Every row of `symbols` in exactly one kind, so the report accounts for all of them (contract §9).
+"""Every row of `symbols` in exactly one kind, so the report accounts for all of them.
 
 Stocks are type CS ("common stocks"); ETFs type ETF; ETN, ETV and ETS are the other exchange-traded
 products; ADRs (ADRC and its kin) are loaded but are not stocks here; anything else is "others", named by

@@ -1,4 +1,4 @@
-"""The seed's success criteria as functions of (cache, symbols), shared by asset checks and the report."""
+"""The cache's success criteria as functions of (cache, symbols), shared by asset checks and the report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The selections contract §9 defines (stocks, ETFs, ETPs) and the JSON objects families write.
+"""How families select stocks, ETFs and ETPs, and the JSON objects they write.
 
 Every family starts from these, so "a stock", "an ETF" and "rank" mean the same thing everywhere.
 """
@@ -97,7 +97,7 @@ def etfs(symbols: pd.DataFrame) -> pd.DataFrame:
 
 
 def stock_objects(stocks: pd.DataFrame) -> list[dict[str, Any]]:
-    """Contract §6 stock objects, rank 1-based in the given order; industry falls back to the SIC text."""
+    """TickStock's stock objects, rank 1-based in the given order; industry falls back to the SIC text."""
     industry = stocks["industry"].astype(object).where(stocks["industry"].notna(), stocks["sic_description"])
     columns = zip(values(stocks["symbol"]), values(stocks["name"]), values(stocks["market_cap"]),
                   values(sectors(stocks)), values(industry), values(stocks["primary_exchange"]),

@@ -144,7 +144,7 @@ def report_handler(args: argparse.Namespace) -> int:
 
 
 def _deliver_missed() -> None:
-    """A command that sends nothing of its own still delivers what Redis missed (contract §9): oldest
+    """A command that sends nothing of its own still delivers what Redis missed: oldest
     first, once. A load and a rebuild do it before their own messages, the daemon on a sensor tick."""
     from tickstock_pipelines.notifications import deliver_missed
     from tickstock_pipelines.resources.database import DatabaseResource

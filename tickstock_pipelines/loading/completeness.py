@@ -1,5 +1,4 @@
-"""What a daily load received and what it still owes, by symbol and session (contract §9, "Loaded means
-received" and "Faults are per request").
+"""What a daily load received and what it still owes, by symbol and session.
 
 A session counts as loaded for a symbol only when its bar arrived, or when a per-symbol aggregates answer
 covering it had no bar (no trade). Everything else a run wanted is named here, with the reason, and stays

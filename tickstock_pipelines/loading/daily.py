@@ -8,7 +8,7 @@ written in batches, each with the coverage its sessions completed (loading/group
 in the middle fetches again only what was not committed (the upsert makes overlaps harmless).
 
 A request that still fails after the client's retries costs only its own symbol (or session): the others
-are committed, and the failure is named in `DailyOutcome.owed` (contract §9, "Faults are per request").
+are committed, and the failure is named in `DailyOutcome.owed`.
 """
 
 from __future__ import annotations

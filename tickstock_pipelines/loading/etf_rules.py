@@ -4,7 +4,7 @@ Polygon publishes none of the three, so `config/etf_rules.yaml` derives them fro
 matching rule wins) with per-ticker overrides for facts a name does not carry. A user's file (`--etf-rules`,
 run config `etf_rules_path`, or TICKSTOCK_ETF_RULES) is laid over it by the shared loader (`config_file`):
 lists of rules replace, overrides merge by ticker, `null` removes one. AUM and expense ratio are
-deliberately absent: they are never derived, only taken from an API figure (contract §9).
+deliberately absent: they are never derived, only taken from an API figure.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The real API leaves some tickers out of grouped daily while per-ticker aggregates still serve them, and
 answers a completed session that is not yet published with no results at all. So a symbol counts a
-session as loaded only when its bar arrived (contract §9, "Loaded means received"): a symbol left out
+session as loaded only when its bar arrived: a symbol left out
 of an answer, or whose session failed after a retry, is fetched per symbol in the same run (one
 aggregates call covering all its missing sessions); an empty answer is left for the next run. Coverage
 grows, batch by batch, only over sessions received, so a run that dies keeps what it committed.

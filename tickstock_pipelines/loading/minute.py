@@ -38,7 +38,7 @@ def load_minute(engine: sa.Engine, client: PolygonClient, gaps: Sequence[Gap],
     for done, gap in enumerate(gaps, start=1):
         error = _fetch(engine, client, gap, outcome, give_up)
         give_up.record(error)
-        if error:  # the pages that arrived stay; the window does not widen (contract §9)
+        if error:  # the pages that arrived stay; the window does not widen
             outcome.owed.append(NotFetched(gap.symbol, gap.first, gap.last, error))
         else:
             outcome.answered += 1

@@ -1,5 +1,5 @@
 """The plan's limit on history: a 403 NOT_AUTHORIZED "data timeframe" answer is where the plan ends, not a
-failure (contract §9, "Plan limits").
+failure.
 
 The first such answer is turned into a number of years (the longest usual plan horizon that answers,
 one probe call each), remembered in `plan_limits`, and every later request is clamped to it before any

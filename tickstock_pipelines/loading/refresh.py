@@ -4,7 +4,7 @@ cannot re-fetch a thousand symbols' details every month: 200 minutes a thousand)
 
 Delistings: one paged list of every active ticker (about a dozen pages for the whole US market);
 a stored active symbol missing from it is asked for with active=false, and is stored inactive with its
-delisting date when listed there (contract §9, "Inactive"): the next rebuild drops it from universes.
+delisting date when listed there: the next rebuild drops it from universes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a load asks for: tickers, symbol lists and CSVs, history windows and universes, all validated.
 
 Everything here runs before any API call or database write, so bad input fails with one line
-(`LoadInputError`) and nothing has happened yet (contract §3, §9).
+(`LoadInputError`) and nothing has happened yet.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ MAX_MONTHS = 120
 
 
 def history_start(end: date, *, years: float | None = None, months: int | None = None) -> date:
-    """First calendar day of the wanted history, `end` inclusive (contract §9).
+    """First calendar day of the wanted history, `end` inclusive.
 
     `years`: the last round(years × 365.25) calendar days (at least one). `months`: the day after `end`
     minus N calendar months, the day of month clamped (31 March − 1 month = 28/29 February, so the window

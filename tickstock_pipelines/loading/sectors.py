@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from tickstock_pipelines.config_file import ConfigFile, ConfigFileError, StrictModel
 
-# Contract §9: exactly the TickStock application's eleven names (its admin form, SQL and reader use them).
+# Exactly the TickStock application's eleven names (its admin form, SQL and reader use them).
 SECTORS = (
     "Technology", "Healthcare", "Financial Services", "Consumer Discretionary", "Consumer Staples",
     "Energy", "Industrials", "Materials", "Utilities", "Real Estate", "Communication Services",

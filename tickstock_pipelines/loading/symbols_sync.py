@@ -141,7 +141,7 @@ def fetch_details(client: PolygonClient, tickers: Sequence[str], sectors: Sector
 
 def find_delisted(client: PolygonClient, sync: SyncResult, sectors: SectorMap) -> list[dict[str, object]]:
     """Rows for the tickers whose details call answered 404 but the ticker list, asked with active=false,
-    knows (one call each): delisted, not unknown (contract §9, "Inactive"). Only the others stay unknown.
+    knows (one call each): delisted, not unknown. Only the others stay unknown.
     A ticker symbol reused over the years keeps its latest delisting."""
 
     def ask(ticker: str) -> list[TickerRef] | PolygonError:

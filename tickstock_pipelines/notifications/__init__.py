@@ -1,7 +1,7 @@
 """Every Redis message: its channel, its shape, who announces it, and the store of what Redis missed.
 
 - `channels`: channel names and the `tickstock/notified_by` tag (who announces a run's outcome).
-- `messages`: the shape of each message (contract §8).
+- `messages`: the shape of each message.
 - `delivery`: `publish_all`, the only code that talks to Redis; missed messages delivered oldest first.
 - `announce`: the announcements made by the CLI, the cache asset and the reaper.
 - `sensors`: the daemon's announcements and its delivery of missed messages.

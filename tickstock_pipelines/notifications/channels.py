@@ -1,4 +1,4 @@
-"""Channel names and the tag that says who announces a run's outcome (contract §8)."""
+"""Channel names and the tag that says who announces a run's outcome."""
 
 CACHE_CHANNEL = "cache_updates"
 UNIVERSE_CHANNEL = "universe_updates"

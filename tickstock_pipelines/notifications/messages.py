@@ -1,4 +1,4 @@
-"""The shape of every message (contract §8): built here, sent by `delivery.publish_all`."""
+"""The shape of every message: built here, sent by `delivery.publish_all`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def cache_updates_message(result: CommitResult, run_id: str | None) -> dict[str,
         "timestamp": _committed_at(result),
         "run_id": run_id,
         "families": result.families,
-        # contract §8: "stats": {entries per family, deleted, …}, the families' counts at the top level
+        # TickStock reads "stats": {entries per family, deleted, …}, the families' counts at the top level
         "stats": {
             **{f: result.counts[f]["produced"] for f in result.families},
             "total_entries": result.total("produced"),

@@ -1,6 +1,6 @@
 """The daemon's announcements: runs that no launcher announces, and missed messages delivered late.
 
-Runs tagged `tickstock/notified_by` are announced by whoever the tag names (contract §8: each outcome
+Runs tagged `tickstock/notified_by` are announced by whoever the tag names (each outcome
 reaches admin_notifications once). A `cache_entries` run whose rebuild step never failed (it died before,
 or a check or run monitoring failed it) is still announced here: the asset had no chance to say it.
 """

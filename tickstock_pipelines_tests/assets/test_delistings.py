@@ -1,7 +1,7 @@
 """Delisted tickers against a sandbox that answers as the real API does (details 404, the ticker list
 with active=false still has them): a load stores them inactive with their delisting date and their bars
 up to the last session they traded; the monthly refresh marks newly delisted symbols inactive, and the
-rebuild drops them from every universe and says so on universe_updates (contract §9, "Inactive")."""
+rebuild drops them from every universe and says so on universe_updates."""
 
 from __future__ import annotations
 

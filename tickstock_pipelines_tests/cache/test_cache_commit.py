@@ -1,5 +1,5 @@
 """The atomic commit on real PostgreSQL: replace vs append, unchanged rows, protected rows byte for byte,
-failures halfway, concurrent rebuilds, subset commits, membership diffs and the seed's SQL queries."""
+failures halfway, concurrent rebuilds, subset commits, membership diffs and the verification SQL."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def loaded(database_uri: str) -> str:
     return database_uri
 
 
-# The seed guide's verification queries, character for character (less its trailing blanks).
+# The verification queries TickStock's operators run, character for character (less its trailing blanks).
 SEED_COUNTS = """SELECT type, name, COUNT(*) as count
 FROM cache_entries
 GROUP BY type, name

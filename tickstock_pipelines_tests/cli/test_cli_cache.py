@@ -204,7 +204,7 @@ def test_unreachable_database_is_one_line_before_any_run(env: dict[str, str],
 
 def test_redis_down_during_rebuilds_then_back_any_command_delivers_the_missed_messages_once_oldest_first(
         env: dict[str, str], loaded: str, tmp_path: Path) -> None:
-    """Contract §9, Redis down: nothing is lost. Two rebuilds while Redis is down keep six messages; the
+    """Redis down: nothing is lost. Two rebuilds while Redis is down keep six messages; the
     next command that reaches Redis (here a report, which sends nothing of its own) delivers them in the
     order they were made, once."""
     import redis

@@ -1,6 +1,6 @@
 """`tickstock load` as users run it: a subprocess on the test's PostgreSQL and Redis, the session's
 sandbox (real clock), a run recorded on the generated Dagster instance, exit status and one-line errors.
-Each run's outcome reaches admin_notifications once, with no daemon running (contract §8)."""
+Each run's outcome reaches admin_notifications once, with no daemon running."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def _stored(database_uri: str) -> tuple[set[str], set[str]]:
 
 def test_a_ticker_whose_details_calls_fail_is_a_failure_the_rest_loads_and_one_failure_message_is_sent(
         env: dict[str, str], database_uri: str, faulty_sandbox: SandboxServer, admin: Any) -> None:
-    """Contract §3 "exit status 0 only on success": a 500 beyond the retries is not "unknown to Polygon"."""
+    """Exit status 0 only on success: a 500 beyond the retries is not "unknown to Polygon"."""
     faulty_sandbox.inject("500", path="/v3/reference/tickers/PEP")
     env = {**env, "POLYGON_BASE_URL": faulty_sandbox.base_url, "POLYGON_API_KEY": CANARY}
     result = tickstock(env, "load", "--symbols", "PEP,MCD", "--months", "1")
@@ -243,7 +243,7 @@ def test_all_etfs_comes_from_the_ticker_list_without_a_details_call_per_etf(
 
 def test_a_ticker_whose_bars_cannot_be_fetched_is_named_the_rest_is_committed_and_the_load_exits_1(
         env: dict[str, str], database_uri: str, faulty_sandbox: SandboxServer) -> None:
-    """Faults are per request (contract §9): KO's aggregates answer 500 beyond the retries; MCD's bars are
+    """Faults are per request: KO's aggregates answer 500 beyond the retries; MCD's bars are
     committed and the load fails like a failed details call would (§3: exit 0 only on success)."""
     faulty_sandbox.inject("500", path="/v2/aggs/ticker/KO/")
     env = {**env, "POLYGON_BASE_URL": faulty_sandbox.base_url, "POLYGON_API_KEY": CANARY}

@@ -74,7 +74,7 @@ def test_plain_postgresql_uri_is_normalised() -> None:
 
 
 def test_a_percent_encoded_socket_directory_reaches_the_server(database_uri: str) -> None:
-    """libpq's `postgresql://user@%2Fsocket%2Fdir/db` works for DATABASE_URI (contract §9)."""
+    """libpq's `postgresql://user@%2Fsocket%2Fdir/db` works for DATABASE_URI."""
     from urllib.parse import parse_qs, quote, urlsplit
 
     parts = urlsplit(database_uri)

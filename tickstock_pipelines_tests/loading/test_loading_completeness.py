@@ -1,4 +1,4 @@
-"""Loaded means received (contract §9): a session counts for a symbol only when its bar arrived or a
+"""Loaded means received: a session counts for a symbol only when its bar arrived or a
 per-symbol aggregates answer showed no trade. Real PostgreSQL, real Dagster runs, real HTTP to the sandbox
 with its real-API switches: tickers left out of grouped daily, a session not yet published."""
 
@@ -106,7 +106,7 @@ def test_an_unpublished_session_is_left_for_the_next_run_never_recorded_as_no_tr
 def test_a_symbol_whose_aggregates_always_fail_is_named_and_the_others_are_committed(
         instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
         database_uri: str) -> None:
-    """Faults are per request (contract §9): KO's aggregates answer 500 beyond the retries. AAPL and MSFT
+    """Faults are per request: KO's aggregates answer 500 beyond the retries. AAPL and MSFT
     are stored, KO is named with its reason and sessions, the check fails; the next load asks for KO only."""
     keys = ["AAPL", "KO", "MSFT"]
     live_sandbox.inject("500", path="/v2/aggs/ticker/KO/")
@@ -152,7 +152,7 @@ def test_a_grouped_session_that_keeps_failing_is_retried_then_fetched_per_symbol
 def test_when_every_request_fails_the_run_fails_after_a_few_requests(
         instance: DagsterInstance, resources: dict[str, Any], live_sandbox: SandboxServer,
         database_uri: str) -> None:
-    """Nothing loaded is a failure (contract §3), and a dead API is not asked once per symbol: after the
+    """Nothing loaded is a failure, and a dead API is not asked once per symbol: after the
     first GIVE_UP_AFTER failures only the requests already in flight (2 × concurrency) are sent."""
     keys = dow30()[:24]
     assert run_load(instance, resources, {"symbols": keys, "months": 3}, keys, ["symbols"]).success

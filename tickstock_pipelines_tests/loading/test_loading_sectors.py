@@ -23,7 +23,7 @@ from tickstock_pipelines.loading.sectors import (
     load_sector_map,
 )
 
-# GICS sector names → the TickStock application's names (contract §9): three differ.
+# GICS sector names → the TickStock application's names: three differ.
 GICS_TO_SECTOR = {
     "Information Technology": "Technology", "Health Care": "Healthcare", "Financials": "Financial Services",
     "Consumer Discretionary": "Consumer Discretionary", "Consumer Staples": "Consumer Staples",

@@ -1,6 +1,6 @@
 """Plan limits against a sandbox whose plan serves 2 years (the real API's 403 NOT_AUTHORIZED body for
 older bars): `tickstock load --years 3` stores the 2 years, says so in one line, exits 0, remembers the
-limit, and the next load asks nothing beyond it (contract §9, "Plan limits")."""
+limit, and the next load asks nothing beyond it."""
 
 from __future__ import annotations
 

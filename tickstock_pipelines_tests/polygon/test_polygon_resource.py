@@ -20,9 +20,9 @@ def test_without_a_key_every_process_shares_one_sandbox(redis_url: str) -> None:
     assert details is not None and details.name == "Apple Inc."
     code = ("from tickstock_pipelines.resources.polygon import PolygonResource;"
             f"c = PolygonResource(redis_url={redis_url!r}).get_client();"
-            "print(c._base_url, c.ticker_details('MSFT').ticker)")
+            "print(c.base_url, c.ticker_details('MSFT').ticker)")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert other.stdout.split() == [client._base_url, "MSFT"]
+    assert other.stdout.split() == [client.base_url, "MSFT"]
 
 
 def test_with_a_key_the_same_client_talks_to_the_given_api(redis_url: str,

@@ -93,7 +93,7 @@ def assert_failed_clearly(scenario: Scenario, outcome: Outcome) -> None:
         return
     bars = outcome.failed_checks.get("ohlcv_daily:no_missing_sessions")
     if bars and bars["not_fetched"] and not outcome.first_run_missing_symbols:
-        # every symbol stored, some bars not (contract §9, "Faults are per request"): named with the fault
+        # every symbol stored, some bars not: named with the fault
         for ticker, owed in bars["not_fetched"].items():
             assert owed["sessions"] and any(w in owed["reason"] for w in words), (ticker, owed)
         return

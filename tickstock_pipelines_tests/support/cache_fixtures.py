@@ -67,7 +67,7 @@ def raw_rows(uri: str) -> list[tuple]:
 
 
 def sample_universe() -> list[dict[str, Any]]:
-    """A small, hand-checkable universe covering every rule of contract §9."""
+    """A small, hand-checkable universe covering every rule the families select by."""
     return [
         stock("AAPL", 3000 * B, "Technology", industry="Consumer Electronics", sic_code="3571",
               sic_description="ELECTRONIC COMPUTERS"),

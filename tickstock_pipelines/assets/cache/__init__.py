@@ -1,4 +1,4 @@
-"""Cache-entry families (contract §6–§8) as Dagster assets, checks and the rebuild job."""
+"""Cache-entry families as Dagster assets, checks and the rebuild job."""
 
 from dagster import Definitions
 

@@ -1,4 +1,4 @@
-"""Asset checks for the seed's success criteria, run against what is committed (re-runnable from the UI).
+"""Asset checks for the cache's success criteria, run against what is committed (re-runnable from the UI).
 
 Each reads the cache and `symbols` afresh, with the environment and config file of the family's latest
 materialization, so it judges the data the app actually reads.

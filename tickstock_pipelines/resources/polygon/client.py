@@ -109,10 +109,6 @@ class PolygonClient:
         """The shared request budget (None without a limiter): what batch sizes are planned against."""
         return self._limiter.requests_per_minute if self._limiter is not None else None
 
-    @property
-    def _base_url(self) -> str:  # the name older tests read
-        return self.base_url
-
     def __enter__(self) -> PolygonClient:
         return self
 

@@ -1,5 +1,5 @@
 """Typed Polygon payloads. A bar that breaks OHLCV invariants is rejected with its ticker and date and
-never returned as valid: the loader stores `bars` and reports `rejected` (contract §9, "Bars")."""
+never returned as valid: the loader stores `bars` and reports `rejected`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the Polygon client retries and how long it waits, in one place (tenacity, as dlt's REST client does).
 
-Faults are per request (contract §9): a 5xx, a timeout, a dropped connection and a body that does not parse
+Faults are per request: a 5xx, a timeout, a dropped connection and a body that does not parse
 (truncated, cut mid-stream, garbled) are retried like each other, within one error allowance of
 `max_retries`, with exponential backoff (or the server's Retry-After). A 429 is Polygon telling us to wait,
 not an error: it spends none of that allowance and is bounded by time instead, `rate_limited_max_seconds`

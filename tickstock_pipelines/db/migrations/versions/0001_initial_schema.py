@@ -1,4 +1,4 @@
-"""Initial schema: contract §5 tables plus load requests, splits and missed notifications.
+"""Initial schema: the application's tables plus load requests, splits and missed notifications.
 
 Revision ID: 0001
 Revises:

@@ -1,7 +1,7 @@
 """Sectors take the TickStock application's eleven names, and codes the SIC map no longer moves follow it.
 
 `Consumer Cyclical`, `Consumer Defensive` and `Basic Materials` become `Consumer Discretionary`,
-`Consumer Staples` and `Materials` (contract §9). The shipped SIC map stopped moving 7370, 7373, 7389,
+`Consumer Staples` and `Materials`. The shipped SIC map stopped moving 7370, 7373, 7389,
 4400, 3990, 5399 and 6795 (moved for single index members, or without one kind of filer); rows the old
 map put there get what the new map gives, so a database built before needs nothing but this migration.
 The next replace rebuild writes the new `top_10_<sector>` keys and deletes the old ones; the cache
