@@ -31,7 +31,7 @@ def test_a_history_beyond_ten_years_is_refused_by_config_validation_before_any_r
 
 
 def test_symbols_as_a_comma_separated_string_load_and_years_out_of_range_fail_in_one_line(
-        instance: Any, resources: dict[str, Any], database_uri: str) -> None:  # noqa: F811
+        instance: Any, resources: dict[str, Any], database_uri: str) -> None:
     result = run_load(instance, resources, {"symbols": "ko, pep", "history": "ONE_MONTH"}, ["KO", "PEP"],
                       ["symbols"])
     assert result.success
@@ -45,7 +45,7 @@ def test_symbols_as_a_comma_separated_string_load_and_years_out_of_range_fail_in
 
 
 def test_all_stocks_resolves_to_every_active_common_stock_in_one_paged_list_call(
-        live_sandbox: Any, database_uri: str) -> None:  # noqa: F811
+        live_sandbox: Any, database_uri: str) -> None:
     from tickstock_pipelines.loading.request import LoadRequest, resolve
     from tickstock_pipelines.market_calendar import last_completed_session
     from tickstock_pipelines.resources.polygon import PolygonResource

@@ -357,7 +357,7 @@ def test_malformed_details_fail_clearly_naming_the_ticker(fake: FakePolygon, bod
 
 
 def test_a_body_that_does_not_parse_is_retried_like_a_502(fake: FakePolygon) -> None:
-    """Contract §9: a truncated or malformed body is a transient fault, within the same error allowance."""
+    """A truncated or malformed body is a transient fault, within the same error allowance."""
     truncated: Reply = (200, b'{"status": "OK", "results": {"ticker": "AA', {})
     garbled: Reply = (200, b"\xff\xfe<html>", {})
     gateway: Reply = (502, b"<html>bad gateway</html>", {"Content-Type": "text/html"})

@@ -1,6 +1,6 @@
 """The request budget shared by every process and run through Redis, exact as the server counts it.
 
-Contract §9: no 60-second window, *as the server sees it*, holds more requests than the budget, with
+The rule: no 60-second window, *as the server sees it*, holds more requests than the budget, with
 network jitter and several processes. Evenly spaced slots alone do not promise that: a request that
 leaves its slot a little late and one sent on time 60 s later land in one window at the server (issue
 14 saw 31 in a window of a 30/min budget). So each request is also kept in a log in Redis, from the
@@ -11,7 +11,7 @@ bound holds whatever the jitter, the CPU load or the number of processes; it cos
 own round trip time (a slot is taken 60 s after the answer, not 60 s after the send): under 1% of a
 paid plan's throughput against Polygon.
 
-Requests are also spaced evenly (`interval = 60 / budget`, as the seed's 12 s for 5/min), so a budget
+Requests are also spaced evenly (`interval = 60 / budget`: 12 s for the free plan's 5/min), so a budget
 is spread over its minute, never spent in one burst. One atomic Lua call books a slot and reads the
 Redis server's clock, so every process and host agrees on time and waiters are served in arrival
 order. Answers are recorded with the next booking (its round trip carries them, with how long ago
