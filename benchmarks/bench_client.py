@@ -189,7 +189,7 @@ def _timed(run: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
     return time.perf_counter() - started, items, calls
 
 
-def _compare(sandbox: SandboxServer, repeats: int, raw: Callable[[], tuple[int, int]],
+def compare(sandbox: SandboxServer, repeats: int, raw: Callable[[], tuple[int, int]],
              client_run: Callable[[], tuple[int, int]]) -> dict[str, Any]:
     """Alternate raw and client runs; median wall times, counts checked equal between the two."""
     raw_times, client_times = [], []
@@ -251,9 +251,9 @@ def _pagination(sandbox: SandboxServer, plan: Plan) -> dict[str, Any]:
     listing_raw(), listing_client()  # warm-up (the ticker list is built per request, nothing cached)
     results = {
         "list_tickers": {"active_tickers": active,
-                         **_compare(sandbox, plan.listing_repeats, listing_raw, listing_client)},
+                         **compare(sandbox, plan.listing_repeats, listing_raw, listing_client)},
         "minute_bars_one_year": {"ticker": TICKER, "from": str(MINUTE_START), "to": str(MINUTE_END),
-                                 **_compare(sandbox, plan.minute_repeats, minute_raw, minute_client)},
+                                 **compare(sandbox, plan.minute_repeats, minute_raw, minute_client)},
     }
     client.close()
     session.close()

@@ -7,78 +7,41 @@ is absent when there is nothing to return.
 
 from __future__ import annotations
 
-import base64
-import re
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
 from tickstock_pipelines.market_calendar import end_of_day_ms, midnight_ms, sessions, to_ms
 from tickstock_sandbox.bars import day_series, minute_rows
 from tickstock_sandbox.plan import END_OF_DAY_MESSAGE, horizon, not_authorized
+from tickstock_sandbox.query import (
+    AGGS,
+    DETAILS,
+    GROUPED,
+    SPLITS,
+    TICKERS,
+    BadRequest,
+    decode_cursor,
+    encode_cursor,
+    int_param,
+    paged,
+    request_id,
+    split_matches,
+    ticker_matches,
+    time_bound,
+)
 from tickstock_sandbox.splits import price_factors
 from tickstock_sandbox.state import SandboxState
 from tickstock_sandbox.universe import Security
 
-TICKERS = "/v3/reference/tickers"
-DETAILS = "/v3/reference/tickers/{ticker}"
-AGGS = "/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}"
-GROUPED = "/v2/aggs/grouped/locale/us/market/stocks/{date}"
-SPLITS = "/v3/reference/splits"
-ROUTES = [
-    (re.compile(r"^/v3/reference/tickers/?$"), TICKERS),
-    (re.compile(r"^/v3/reference/tickers/(?P<ticker>[^/]+)$"), DETAILS),
-    (re.compile(r"^/v2/aggs/ticker/(?P<ticker>[^/]+)/range/(?P<multiplier>[^/]+)/(?P<timespan>[^/]+)"
-                r"/(?P<start>[^/]+)/(?P<end>[^/]+)$"), AGGS),
-    (re.compile(r"^/v2/aggs/grouped/locale/us/market/stocks/(?P<date>[^/]+)$"), GROUPED),
-    (re.compile(r"^/v3/reference/splits/?$"), SPLITS),
-]
 RATE_LIMIT_MESSAGE = ("You've exceeded the maximum requests per minute, please wait or upgrade your "
                       "subscription to continue. https://polygon.io/pricing")
 AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT = 5000, 50_000
 LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT = 100, 1000
 SPLITS_DEFAULT_LIMIT = 10
 Reply = tuple[int, dict[str, Any]]
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def request_id() -> str:
-    return uuid.uuid4().hex
-
-
-def route(path: str) -> tuple[str | None, dict[str, str]]:
-    """(endpoint template, path parameters), or (None, {}) for an unknown path."""
-    for pattern, template in ROUTES:
-        if match := pattern.match(path):
-            return template, match.groupdict()
-    return None, {}
-
-
-def encode_cursor(params: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(urlencode(params).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Invalid cursor") from None
-    return dict(parse_qsl(raw))
-
-
-def _int(params: dict[str, str], name: str, default: int, maximum: int) -> int:
-    try:
-        value = int(params.get(name, default))
-    except ValueError:
-        raise BadRequest(f"Invalid value for '{name}'") from None
-    return max(1, min(value, maximum))
 
 
 class PolygonApi:
@@ -101,13 +64,13 @@ class PolygonApi:
         params = {**decode_cursor(query["cursor"]), **{k: v for k, v in query.items() if k != "cursor"}} \
             if "cursor" in query else dict(query)
         offset = int(params.pop("offset", 0))
-        limit = _int(params, "limit", LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
+        limit = int_param(params, "limit", LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
         updated = f"{self.state.now().date().isoformat()}T00:00:00Z"
-        rows = [s.list_item(updated) for s in self.state.securities.values() if _ticker_matches(s, params)]
+        rows = [s.list_item(updated) for s in self.state.securities.values() if ticker_matches(s, params)]
         sort_key = params.get("sort", "ticker")
         descending = params.get("order") == "desc"
         rows.sort(key=lambda r: (str(r.get(sort_key, "")), r["ticker"]), reverse=descending)
-        return 200, _paged(rows, offset, limit, params, f"{base_url}{TICKERS}")
+        return 200, paged(rows, offset, limit, params, f"{base_url}{TICKERS}")
 
     def details(self, path: dict[str, str], _: dict, base_url: str) -> Reply:
         security = self.state.securities.get(path["ticker"])
@@ -121,12 +84,12 @@ class PolygonApi:
         params = {**decode_cursor(query["cursor"]), **{k: v for k, v in query.items() if k != "cursor"}} \
             if "cursor" in query else dict(query)
         offset = int(params.pop("offset", 0))
-        limit = _int(params, "limit", SPLITS_DEFAULT_LIMIT, LIST_MAX_LIMIT)
-        rows = [s.wire() for s in self.state.all_splits() if _split_matches(s.wire(), params)]
+        limit = int_param(params, "limit", SPLITS_DEFAULT_LIMIT, LIST_MAX_LIMIT)
+        rows = [s.wire() for s in self.state.all_splits() if split_matches(s.wire(), params)]
         sort_key = params.get("sort", "execution_date")
         descending = params.get("order", "desc") == "desc"
         rows.sort(key=lambda r: (str(r[sort_key]), r["ticker"]), reverse=descending)
-        body = _paged(rows, offset, limit, params, f"{base_url}{SPLITS}")
+        body = paged(rows, offset, limit, params, f"{base_url}{SPLITS}")
         body.pop("count", None)
         return 200, body
 
@@ -137,14 +100,14 @@ class PolygonApi:
         ticker, timespan = path["ticker"], path["timespan"]
         if path["multiplier"] != "1" or timespan not in ("day", "minute"):
             raise BadRequest("The sandbox serves multiplier 1 with timespan day or minute only")
-        start_ms, end_ms = _time_bound(path["start"], "from", False), _time_bound(path["end"], "to", True)
+        start_ms, end_ms = time_bound(path["start"], "from", False), time_bound(path["end"], "to", True)
         if self._beyond_plan(start_ms):
             return not_authorized(request_id())
         if self._too_recent(end_ms):
             return not_authorized(request_id(), END_OF_DAY_MESSAGE)
         adjusted = params.get("adjusted", "true").lower() != "false"
         descending = params.get("sort", "asc").lower() == "desc"
-        limit = min(_int(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT),
+        limit = min(int_param(params, "limit", AGGS_DEFAULT_LIMIT, AGGS_MAX_LIMIT),
                     self.state.config.aggs_page_limit or AGGS_MAX_LIMIT)
         body: dict[str, Any] = {"ticker": ticker, "queryCount": 0, "resultsCount": 0, "adjusted": adjusted}
         security = self.state.securities.get(ticker)
@@ -286,62 +249,3 @@ def _wire_rows(data: np.ndarray, factors: np.ndarray, stamps: np.ndarray) -> lis
     trades = data[6].astype(np.int64).tolist()
     return [{"v": v, "vw": vw, "o": o, "c": c, "h": h, "l": lo, "t": t, "n": n}
             for o, h, lo, c, vw, v, n, t in zip(*prices, volume, trades, stamps.tolist(), strict=True)]
-
-
-def _time_bound(text: str, name: str, end: bool) -> int:
-    """YYYY-MM-DD (the whole New York day) or a Unix millisecond timestamp."""
-    if text.isdigit():
-        return int(text)
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"Could not parse the time parameter: '{name}'. "
-                         "Use YYYY-MM-DD or Unix MS Timestamps") from None
-    return end_of_day_ms(day) if end else midnight_ms(day)
-
-
-def _compare(value: str, params: dict[str, str], name: str) -> bool:
-    checks = {"": lambda a, b: a == b, ".gte": lambda a, b: a >= b, ".gt": lambda a, b: a > b,
-              ".lte": lambda a, b: a <= b, ".lt": lambda a, b: a < b}
-    return all(check(value, params[name + suffix])
-               for suffix, check in checks.items() if name + suffix in params)
-
-
-def _ticker_matches(security: Security, params: dict[str, str]) -> bool:
-    if params.get("market", "stocks") != "stocks" or params.get("locale", "us") != "us":
-        return False
-    if "type" in params and security.type != params["type"]:
-        return False
-    if str(security.active).lower() != params.get("active", "true").lower():
-        return False
-    if "exchange" in params and security.primary_exchange != params["exchange"]:
-        return False
-    if "cik" in params and (security.cik or "").lstrip("0") != params["cik"].lstrip("0"):
-        return False
-    if "search" in params:
-        needle = params["search"].lower()
-        if needle not in security.ticker.lower() and needle not in security.name.lower():
-            return False
-    return _compare(security.ticker, params, "ticker")
-
-
-def _split_matches(item: dict[str, Any], params: dict[str, str]) -> bool:
-    if "ticker" in params and item["ticker"] != params["ticker"]:
-        return False
-    if "reverse_split" in params:
-        reverse = item["split_from"] > item["split_to"]
-        if reverse != (params["reverse_split"].lower() == "true"):
-            return False
-    return _compare(item["execution_date"], params, "execution_date")
-
-
-def _paged(rows: list[dict], offset: int, limit: int, params: dict[str, str], url: str) -> dict[str, Any]:
-    page = rows[offset:offset + limit]
-    body: dict[str, Any] = {}
-    if page:
-        body["results"] = page
-    body |= {"status": "OK", "request_id": request_id(), "count": len(page)}
-    if offset + limit < len(rows):
-        body["next_url"] = f"{url}?cursor={encode_cursor({**params, 'offset': offset + limit})}"
-    return body
-

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickstock_sandbox.api import RATE_LIMIT_MESSAGE, request_id
+from tickstock_sandbox.api import RATE_LIMIT_MESSAGE
 from tickstock_sandbox.config import FaultRule
+from tickstock_sandbox.query import request_id
 
 _GATEWAY_PAGES = {
     "502": "502 Bad Gateway", "503": "503 Service Temporarily Unavailable", "504": "504 Gateway Time-out",

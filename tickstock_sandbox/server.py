@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tickstock_sandbox import faults
-from tickstock_sandbox.api import PolygonApi, request_id, route
+from tickstock_sandbox.api import PolygonApi
 from tickstock_sandbox.config import FaultRule, SandboxConfig, parse_now
+from tickstock_sandbox.query import request_id, route
 from tickstock_sandbox.splits import Split
 from tickstock_sandbox.state import SandboxState
 from tickstock_sandbox.universe import Security

@@ -17,7 +17,7 @@ from tickstock_pipelines.loading.requests import history_start, index_universe
 from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
 from tickstock_pipelines_tests.support.market_data_runs import checks, run_load, run_view
 from tickstock_sandbox import SandboxServer
-from tickstock_sandbox.api import AGGS, GROUPED
+from tickstock_sandbox.query import AGGS, GROUPED
 
 DAILY = ["symbols", "ohlcv_daily"]
 OMITTED = ["KO", "MCD"]

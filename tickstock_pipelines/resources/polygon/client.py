@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
@@ -44,29 +44,13 @@ from tickstock_pipelines.resources.polygon.retry import (
     TransientFault,
     retry_after_seconds,
 )
+from tickstock_pipelines.resources.polygon.urls import safe_url, strip_api_key
 
 log = logging.getLogger(__name__)
 
 AGGS_LIMIT = 50_000
 LIST_LIMIT = 1_000
-_SECRET_PARAMS = frozenset({"apikey", "api_key", "token", "access_token"})
 Model = TypeVar("Model", bound=BaseModel)
-
-
-def strip_api_key(url: str) -> str:
-    """Real next_urls may carry apiKey=…; the key travels only in the header, so drop it."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in _SECRET_PARAMS]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def safe_url(url: str, params: dict[str, Any] | None = None) -> str:
-    """Path and non-secret parameters only: what logs and errors may show."""
-    parts = urlsplit(strip_api_key(url))
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    query += [(k, str(v)) for k, v in (params or {}).items() if k.lower() not in _SECRET_PARAMS]
-    return parts.path + (f"?{urlencode(query)}" if query else "")
 
 
 class PolygonClient:
