@@ -38,14 +38,9 @@ from bench_results import machine, write_results
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.db.migrate import upgrade
+from tickstock_pipelines_tests.support.fault_scenarios import MINUTE_STORMS, SCENARIOS, WORKLOADS
 from tickstock_pipelines_tests.support.hostile_input import SQL_INJECTION
-from tickstock_pipelines_tests.support.reliability_helpers import (
-    MINUTE_STORMS,
-    SCENARIOS,
-    WORKLOADS,
-    clean_tables,
-    run_scenario,
-)
+from tickstock_pipelines_tests.support.reliability_helpers import clean_tables, run_scenario
 
 
 def _stop_servers(home: Path) -> None:

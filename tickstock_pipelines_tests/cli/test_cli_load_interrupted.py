@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from tickstock_pipelines_tests.support.fault_scenarios import DOW30
 from tickstock_pipelines_tests.support.redis_helpers import heard
-from tickstock_pipelines_tests.support.reliability_helpers import DOW30, count, start_tickstock
+from tickstock_pipelines_tests.support.reliability_helpers import count, start_tickstock
 from tickstock_sandbox import SandboxConfig, SandboxServer
 
 

@@ -12,17 +12,19 @@ from typing import Any
 import pytest
 
 from tickstock_pipelines.assets.symbols import DETAILS_CHECK
-from tickstock_pipelines_tests.support.reliability_helpers import (
+from tickstock_pipelines_tests.support.fault_scenarios import (
     FAULT_WORDS,
     MINUTE_STORMS,
     SCENARIOS,
     STORM_BUDGET,
     WORKLOADS,
-    Outcome,
     Scenario,
+    retry_gaps,
+)
+from tickstock_pipelines_tests.support.reliability_helpers import (
+    Outcome,
     clean_tables,
     loaded_tables,
-    retry_gaps,
     run_scenario,
 )
 from tickstock_pipelines_tests.support.services import create_database

@@ -11,13 +11,8 @@ import sqlalchemy as sa
 
 from tickstock_pipelines_tests.support.cache_fixtures import cache_values
 from tickstock_pipelines_tests.support.cli_helpers import tickstock
-from tickstock_pipelines_tests.support.reliability_helpers import (
-    DOW30,
-    cli_env,
-    count,
-    start_tickstock,
-    wait_until,
-)
+from tickstock_pipelines_tests.support.fault_scenarios import DOW30
+from tickstock_pipelines_tests.support.reliability_helpers import cli_env, count, start_tickstock, wait_until
 from tickstock_sandbox import SandboxServer
 from tickstock_sandbox.synthetic import insert_symbols, universe_rows
 

@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from tickstock_pipelines import embedded
 from tickstock_pipelines_tests.support.cache_fixtures import raw_rows
 from tickstock_pipelines_tests.support.cli_helpers import said, tickstock
+from tickstock_pipelines_tests.support.fault_scenarios import DOW30, WORKLOADS
 from tickstock_pipelines_tests.support.reliability_helpers import (
-    DOW30,
-    WORKLOADS,
     clean_tables,
     cli_env,
     count,
