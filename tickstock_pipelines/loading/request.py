@@ -74,9 +74,6 @@ class LoadRequest(Config):
     timespan: Literal["day", "minute"] = Field(default="day", description="day or minute bars")
     priority: Literal["low", "normal", "high"] = Field(default="normal", description=(
         "recorded with the request; the runs launched for it get dagster/priority"))
-    dry_run: bool = Field(default=False, description=(
-        "resolve the request and report the plan (symbols, calls by endpoint, time at the request budget) "
-        "without any details or bar call and without writing anything"))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.db.migrate import upgrade
-from tickstock_pipelines.settings import libpq_uri, normalise_postgres_uri
+from tickstock_pipelines.settings import export_resource_environment, libpq_uri, normalise_postgres_uri
 
 _TEMPLATE = "tickstock_template"
 _counter = itertools.count()
@@ -32,6 +32,7 @@ def _isolated_environment(test_home: Path) -> Iterator[None]:
         os.environ.pop(name, None)
     os.environ["TICKSTOCK_HOME"] = str(test_home)
     os.environ["POLYGON_REQUESTS_PER_MINUTE"] = "100000"
+    export_resource_environment()  # as every tickstock process does: the definitions' EnvVars resolve
     yield
     os.environ.clear()
     os.environ.update(saved)
