@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 from dagster import DagsterRunStatus, instance_for_test
 
 from tickstock_pipelines.instance import HOST_TAG, PID_TAG, reap_dead_runs
-
-
-def _dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+from tickstock_pipelines_tests.support.dagster_runs import dead_pid, started_run
 
 
 def test_dead_cli_runs_are_failed_and_release_their_slots_live_ones_are_left_alone() -> None:
-    from dagster._core.test_utils import create_run_for_test
-
     with instance_for_test() as instance:
         instance.event_log_storage.set_concurrency_slots("polygon", 1)
         host = socket.gethostname()
-        dead = create_run_for_test(instance, job_name="load_job", status=DagsterRunStatus.STARTED,
-                                   tags={PID_TAG: str(_dead_pid()), HOST_TAG: host})
-        alive = create_run_for_test(instance, job_name="load_job", status=DagsterRunStatus.STARTED,
-                                    tags={PID_TAG: "1", HOST_TAG: host})
-        elsewhere = create_run_for_test(instance, job_name="load_job", status=DagsterRunStatus.STARTED,
-                                        tags={PID_TAG: str(_dead_pid()), HOST_TAG: "another-host"})
+        dead = started_run(instance, "load_job", {PID_TAG: str(dead_pid()), HOST_TAG: host})
+        alive = started_run(instance, "load_job", {PID_TAG: "1", HOST_TAG: host})
+        elsewhere = started_run(instance, "load_job", {PID_TAG: str(dead_pid()), HOST_TAG: "another-host"})
         claim = instance.event_log_storage.claim_concurrency_slot("polygon", dead.run_id, "ohlcv_daily")
         assert claim.is_claimed
 

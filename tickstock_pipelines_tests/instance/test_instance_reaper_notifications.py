@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
@@ -15,14 +13,8 @@ from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, instance_f
 
 from tickstock_pipelines.instance import HOST_TAG, PID_TAG, reap_dead_runs
 from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
+from tickstock_pipelines_tests.support.dagster_runs import dead_pid, started_run
 from tickstock_pipelines_tests.support.redis_helpers import heard
-
-
-def _dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
 
 
 @pytest.fixture
@@ -37,17 +29,14 @@ def admin(redis_client, database_uri: str, redis_url: str, monkeypatch: pytest.M
 
 
 def _cli_run(instance, pid: int, **extra: str):
-    from dagster._core.test_utils import create_run_for_test
-
-    return create_run_for_test(instance, job_name="load_job", status=DagsterRunStatus.STARTED,
-                               tags={PID_TAG: str(pid), HOST_TAG: socket.gethostname(),
-                                     "tickstock/command": "load", **extra})
+    return started_run(instance, "load_job", {PID_TAG: str(pid), HOST_TAG: socket.gethostname(),
+                                              "tickstock/command": "load", **extra})
 
 
 def test_a_dead_cli_load_gets_one_failure_message_and_untagged_runs_none(admin, database_uri: str) -> None:
     with instance_for_test() as instance:
-        dead = _cli_run(instance, _dead_pid(), **{NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
-        untagged = _cli_run(instance, _dead_pid())  # e.g. a rebuild: the sensors announce those
+        dead = _cli_run(instance, dead_pid(), **{NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
+        untagged = _cli_run(instance, dead_pid())  # e.g. a rebuild: the sensors announce those
 
         assert sorted(reap_dead_runs(instance)) == sorted([dead.run_id, untagged.run_id])
         assert reap_dead_runs(instance) == []  # already failed: not reaped, not announced again
@@ -66,7 +55,7 @@ def test_when_another_process_reaped_the_run_first_it_is_not_announced_twice(adm
     """Two CLIs reaping at the same moment both see the run STARTED and both fail it; the one whose
     failure event came second stays quiet."""
     with instance_for_test() as instance:
-        run = _cli_run(instance, _dead_pid(), **{NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
+        run = _cli_run(instance, dead_pid(), **{NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
         # The other reaper's failure event lands first (its pid on it) ...
         instance.report_dagster_event(
             DagsterEvent(DagsterEventType.RUN_FAILURE.value, job_name=run.job_name, message="other reaper",
@@ -86,7 +75,7 @@ def test_redis_down_the_dead_loads_failure_is_recorded_as_missed(database_uri: s
     monkeypatch.setenv("DATABASE_URI", database_uri)
     monkeypatch.setenv("REDIS_URL", f"unix://{tmp_path}/nobody-listens.sock")
     with instance_for_test() as instance:
-        dead = _cli_run(instance, _dead_pid(), **{NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
+        dead = _cli_run(instance, dead_pid(), **{NOTIFIED_BY_TAG: NOTIFIED_BY_CLI})
         assert reap_dead_runs(instance) == [dead.run_id]
     with sa.create_engine(database_uri).connect() as conn:
         rows = conn.execute(sa.text("SELECT channel, run_id, payload FROM missed_notifications")).all()

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from dagster import AssetExecutionContext, EnvVar, asset, instance_for_test, materialize
-from dagster._serdes import serialize_value
+from dagster import AssetExecutionContext, EnvVar, asset, instance_for_test, materialize, serialize_value
 
 from tickstock_pipelines.resources.polygon import PolygonError, PolygonResource
 from tickstock_pipelines_tests.support.fake_polygon import CANARY, FakePolygon, make_client
