@@ -1,11 +1,12 @@
-"""Cache rebuild benchmark on a fresh embedded PostgreSQL, with the seed's approach as a baseline in-process.
+"""Cache rebuild benchmark on a fresh embedded PostgreSQL, with the old synchronizer's approach as baseline.
 
 Synthetic symbols (`tickstock_sandbox.synthetic`) at 5,000 stocks + 500 ETFs (goal: full replace
-≤ 1 s; the seed took 10–30 s) and 50,000 + 5,000 (goal ≤ 5 s). Ours is `cache.rebuild.rebuild` (one read
-of `symbols`, pure family builders, one staged commit), timed per step. The baseline re-implements the
-seed's shape faithfully: delete every family row, then one SELECT per bucket, per sector, per leader list,
-per theme, per industry group and per ETF category, and one INSERT per entry, in one transaction. Each
-side writes to its own database, so neither sees the other's rows.
+≤ 1 s; TickStock's previous synchronizer took 10–30 s) and 50,000 + 5,000 (goal ≤ 5 s). Ours is
+`cache.rebuild.rebuild` (one read of `symbols`, pure family builders, one staged commit), timed per step.
+The baseline re-implements the previous synchronizer's shape faithfully: delete every family row, then
+one SELECT per bucket, per sector, per leader list, per theme, per industry group and per ETF category,
+and one INSERT per entry, in one transaction. Each side writes to its own database, so neither sees the
+other's rows.
 
 Ours is timed three ways: into an empty cache (every entry inserted), after 10% of market caps moved
 (most universes change: the weekly case) and from unchanged symbols (nothing rewritten). The goal is
@@ -85,7 +86,7 @@ def fresh_database(home: Path, name: str, rows: list[dict[str, Any]]) -> str:
     return uri
 
 
-# --- the seed-style baseline: a query per key, an INSERT per entry ------------------------------------------
+# --- the old synchronizer's baseline: a query per key, an INSERT per entry ------------------------------
 
 _STOCK_COLUMNS = ("symbol, name, market_cap::float8, coalesce(sector, 'Unknown'), "
                   "coalesce(industry, sic_description), primary_exchange, market")
@@ -106,7 +107,7 @@ def _pg_regex(patterns: list[str]) -> str:
 
 
 class SeedStyleRebuild:
-    """The seed's synchronizer shape on one psycopg2 connection; counts its round trips."""
+    """The previous synchronizer's shape on one psycopg2 connection; counts its round trips."""
 
     def __init__(self, uri: str, config: CacheConfig) -> None:
         self.conn = psycopg2.connect(libpq_uri(uri))
@@ -406,7 +407,7 @@ def bench_size(home: Path, label: str, config: CacheConfig, repeats: int) -> dic
     seed = _seed(seed_uri, config, repeats)
     output: dict[str, Any] = {}
     ours = _ours(ours_uri, config, repeats, lambda: output.update(_same_output(ours_uri, seed_uri)))
-    # Compare like with like: the seed-style run against our run into an empty cache (both write everything).
+    # Compare like with like: the baseline run against our run into an empty cache (both write everything).
     worst = max(p["median_seconds"]["total"] for p in ours.values())
     result: dict[str, Any] = {
         "stocks": stocks, "etfs": etfs, "symbols_rows": len(rows), "setup_seconds": round(setup, 2),

@@ -1,23 +1,25 @@
-"""Loading benchmark on a fresh embedded PostgreSQL and an in-process sandbox, the seed's loader as baseline.
+"""Loading benchmark on a fresh embedded PostgreSQL and an in-process sandbox, the old loader as baseline.
+
+The old loader is TickStock's loader before these pipelines, rebuilt here (`seed` in the results).
 
 1. Writes: 500 symbols × 252 sessions (126,000 day bars) through `bars_store.upsert_bars` (COPY straight
    in when the bars are new, else COPY into staging + INSERT … ON CONFLICT that skips unchanged rows), as
    one call and in `load_daily`'s batches (consecutive symbols' bars until BATCH_ROWS, a call and a
-   commit per batch), against the seed's INSERT … ON CONFLICT DO UPDATE per row (psycopg2 `executemany`),
-   committed per symbol. A first
-   load into an empty table, then a re-run of the same bars (our counts must say "unchanged"). The
-   batched variant and the seed take turns batch by batch, so load from elsewhere hits both alike.
+   commit per batch), against the old loader's INSERT … ON CONFLICT DO UPDATE per row (psycopg2
+   `executemany`), committed per symbol. A first load into an empty table, then a re-run of the same
+   bars (our counts must say "unchanged"). The batched variant and the old loader take turns batch by
+   batch, so load from elsewhere hits both alike.
    Goal (issue 4): ≥ 200,000 rows/s and ≥ 10× the row-by-row baseline.
 2. API calls: the real loaders against `SandboxServer(SandboxConfig(latency_ms=100))` (real clock; issue 4
    asks for 100 ms of simulated latency, --latency-ms changes it) through `PolygonClient` with the shared
    Redis budget at a paid-plan 6,000 requests a minute (embedded Redis); its `calls` counter is checked
    against the requests the sandbox received. Ours is the asset's path: details only for new or stale
    symbols (`needing_details`, `fetch_details`), the split check, `coverage.missing_gaps`,
-   `planner.plan_daily`, `daily.load_daily`, with the resource's default 4 requests in flight. The seed:
+   `planner.plan_daily`, `daily.load_daily`, with the resource's default 4 requests in flight. The old loader:
    details + one aggregates call per symbol, one at a time, rows written one by one, on every load.
    Scenarios: the S&P 500 (first 500 tickers) with a year of daily bars into an empty database (goal
    ≤ 60 s); then the weekly refresh a week later (the last 5 sessions removed, as if the first load had
-   run a week before; goal ≤ 6 aggregate calls). The seed's refresh asks the shortest window its UI
+   run a week before; goal ≤ 6 aggregate calls). The old loader's refresh asks the shortest window its UI
    offers (1 month). Reported: calls by endpoint, wall time, and the time the free plan (5 requests a
    minute: 12 s a request) needs.
 3. Minute memory: 1 month of minute bars (one page of ~8,600 bars a symbol) for 1, 5 and 20 symbols, and
@@ -124,7 +126,7 @@ def _sp500() -> list[str]:
 
 
 class SeedWriter:
-    """The seed's writes: one INSERT … ON CONFLICT DO UPDATE per row (executemany), a commit per symbol."""
+    """The old loader's writes: an INSERT … ON CONFLICT DO UPDATE per row (executemany), a commit a symbol."""
 
     def __init__(self, uri: str) -> None:
         self.conn = psycopg2.connect(libpq_uri(uri))
@@ -206,7 +208,7 @@ def bench_writes(home: Path, symbols: int, repeats: int) -> dict[str, Any]:
             runs[phase].append(time.perf_counter() - started)
     failed_copy = statistics.median(_failed_copy_seconds(one_call, every) for _ in range(repeats))
 
-    # ours in load_daily's batches and the seed, batch by batch in turns (who goes first alternates)
+    # ours in load_daily's batches and the old loader, batch by batch in turns (who goes first alternates)
     batches: list[list[list[Row]]] = [[]]
     for rows in bars.values():
         if sum(map(len, batches[-1])) >= BATCH_ROWS:
@@ -294,7 +296,7 @@ def _ours_run(engine: sa.Engine, client: PolygonClient, asks: list[Ask], end: da
 
 
 def _seed_run(uri: str, client: PolygonClient, asks: list[Ask], end: date) -> dict[str, Any]:
-    """The seed: details every time, one aggregates call per symbol, rows written one by one."""
+    """The old loader: details every time, one aggregates call per symbol, rows written one by one."""
     writer, rows = SeedWriter(uri), 0
     try:
         for tickers, start in asks:
@@ -355,7 +357,7 @@ def bench_calls(home: Path, count: int, latency_ms: float) -> dict[str, Any]:
                 "seed": _measured(sandbox, seed, lambda: _seed_run(seed_uri, seed, wanted, end))}
             _a_week_later(ours_uri, cutoff, ours=True)
             _a_week_later(seed_uri, cutoff, ours=False)
-            out["weekly"] = {  # the seed's refresh asks the shortest window its UI offers: 1 month
+            out["weekly"] = {  # the old loader's refresh asks the shortest window its UI offers: 1 month
                 "ours": _measured(sandbox, ours, lambda: _ours_run(ours_engine, ours, wanted, end)),
                 "seed": _measured(sandbox, seed, lambda: _seed_run(seed_uri, seed, [(tickers, month)], end))}
     finally:

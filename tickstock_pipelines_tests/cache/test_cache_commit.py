@@ -49,23 +49,23 @@ def loaded(database_uri: str) -> str:
 
 
 # The verification queries TickStock's operators run, character for character (less its trailing blanks).
-SEED_COUNTS = """SELECT type, name, COUNT(*) as count
+OPERATOR_COUNTS = """SELECT type, name, COUNT(*) as count
 FROM cache_entries
 GROUP BY type, name
 ORDER BY type, name;"""
-SEED_BUCKETS = """SELECT key, jsonb_extract_path_text(value::jsonb, 'count') as stock_count
+OPERATOR_BUCKETS = """SELECT key, jsonb_extract_path_text(value::jsonb, 'count') as stock_count
 FROM cache_entries
 WHERE type = 'stock_universe' AND name = 'market_cap';"""
-SEED_THEMES = """SELECT name, jsonb_array_length(value::jsonb) as ticker_count
+OPERATOR_THEMES = """SELECT name, jsonb_array_length(value::jsonb) as ticker_count
 FROM cache_entries
 WHERE type = 'themes';"""
 
 
-def test_seed_verification_queries_run_verbatim_with_expected_figures(database_uri: str) -> None:
+def test_operators_verification_queries_run_verbatim_with_expected_figures(database_uri: str) -> None:
     insert(database_uri, sample_universe())
     add_entry(database_uri, "app_settings", "ui", "theme", '{"dark": true}')
     rebuild(get_engine(database_uri), CONFIG)
-    counts = {(r[0], r[1]): r[2] for r in execute(database_uri, SEED_COUNTS)}
+    counts = {(r[0], r[1]): r[2] for r in execute(database_uri, OPERATOR_COUNTS)}
     assert counts[("stock_universe", "market_cap")] == 5
     assert counts[("stock_universe", "sector_leaders")] == 6
     assert counts[("stock_universe", "market_leaders")] == 5
@@ -78,10 +78,10 @@ def test_seed_verification_queries_run_verbatim_with_expected_figures(database_u
     assert counts[("themes", "AI")] == 1 and counts[("themes", "EV")] == 1
 
     assert counts[("app_settings", "ui")] == 1
-    buckets = dict(execute(database_uri, SEED_BUCKETS))
+    buckets = dict(execute(database_uri, OPERATOR_BUCKETS))
     assert buckets == {"mega_cap": "3", "large_cap": "2", "mid_cap": "3", "small_cap": "1", "micro_cap": "1"}
 
-    themes = dict(execute(database_uri, SEED_THEMES))
+    themes = dict(execute(database_uri, OPERATOR_THEMES))
     assert set(themes) == {t.display_name for t in CONFIG.themes.values()}
     assert themes["AI"] == 2 and themes["Semi"] == 2 and themes["Space"] == 0  # NVDA, MSFT / NVDA, TSM
 

@@ -128,7 +128,7 @@ def test_themes_dual_entries_display_names_as_configured() -> None:
     }
 
 
-def test_shipped_themes_have_the_seed_display_names() -> None:
+def test_shipped_themes_have_the_display_names_tickstock_shows() -> None:
     names = {t.display_name for t in CONFIG.themes.values()}
     assert {"AI", "Biotech", "Cloud", "Crypto", "Cybersecurity", "EV", "Fintech", "Quantum", "Robotics",
             "Semi", "Space"} <= names

@@ -244,7 +244,7 @@ def test_all_etfs_comes_from_the_ticker_list_without_a_details_call_per_etf(
 def test_a_ticker_whose_bars_cannot_be_fetched_is_named_the_rest_is_committed_and_the_load_exits_1(
         env: dict[str, str], database_uri: str, faulty_sandbox: SandboxServer) -> None:
     """Faults are per request: KO's aggregates answer 500 beyond the retries; MCD's bars are
-    committed and the load fails like a failed details call would (§3: exit 0 only on success)."""
+    committed and the load fails like a failed details call would (exit 0 only on success)."""
     faulty_sandbox.inject("500", path="/v2/aggs/ticker/KO/")
     env = {**env, "POLYGON_BASE_URL": faulty_sandbox.base_url, "POLYGON_API_KEY": CANARY}
     result = tickstock(env, "load", "--symbols", "KO,MCD", "--months", "1")
