@@ -36,7 +36,7 @@ from tickstock_pipelines.assets.bar_metadata import (
     symbol_figures,
 )
 from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
-from tickstock_pipelines.assets.partitions import symbol_partitions
+from tickstock_pipelines.assets.partitions import minute_partitions, symbol_partitions
 from tickstock_pipelines.loading.completeness import failed_symbols, owed_json
 from tickstock_pipelines.loading.coverage import Gap, missing_gaps
 from tickstock_pipelines.loading.daily import DailyOutcome, load_daily
@@ -69,9 +69,10 @@ def _bars_check(rejected: Sequence[InvalidBar]) -> AssetCheckResult:
                             metadata={"rejected_bars": len(rejected), "rejected": _rejected_table(rejected)})
 
 
-# Both bar assets: one partition per symbol, a backfill of any size in one run, API steps in one pool.
+# Both bar assets: one partition per symbol (each its own set), a backfill of any size in one run, API steps
+# in one pool.
 BARS_ASSET: dict[str, Any] = {
-    "deps": ["symbols"], "partitions_def": symbol_partitions, "backfill_policy": BackfillPolicy.single_run(),
+    "deps": ["symbols"], "backfill_policy": BackfillPolicy.single_run(),
     "pool": "polygon", "group_name": "market_data", "kinds": {"polygon", "postgres"},
     "owners": ["team:market-data"],
 }
@@ -117,6 +118,7 @@ def _grouped_sessions(plan: CallPlan) -> Counter[str]:
 
 
 @bars_asset(
+    partitions_def=symbol_partitions,
     check_specs=[
         AssetCheckSpec(VALID_BARS, asset="ohlcv_daily", description="no bar failed validation "
                        "(high < low, open/close outside [low, high], negative volume, NaN)"),
@@ -213,6 +215,7 @@ def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, databas
 
 
 @bars_asset(
+    partitions_def=minute_partitions,  # only symbols with minute history asked for: its fill figure means it
     check_specs=[AssetCheckSpec(VALID_BARS, asset="ohlcv_minute", description="no minute bar failed "
                                 "validation")],
 )

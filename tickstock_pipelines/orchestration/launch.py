@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AddDynamicPartitionsRequest, AssetKey, DagsterInstance, RunRequest
 
-from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+from tickstock_pipelines.assets.market_data import JOB_OF_PARTITIONS
+from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
 from tickstock_pipelines.loading.request import LoadRequest, Resolved
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 @dataclass(frozen=True)
 class Launch:
-    """A run to start: the partitions it needs first, its assets, tags and run config."""
+    """A run to start: the partitions it needs first, its job, assets, tags and run config."""
 
     partitions_name: str
     added: tuple[str, ...]
@@ -34,6 +35,11 @@ class Launch:
     tags: dict[str, str]
     run_config: dict[str, Any] = field(default_factory=dict)
     run_key: str | None = None
+
+    @property
+    def job(self) -> str:
+        """The job over this launch's partition set (a job runs over one set)."""
+        return JOB_OF_PARTITIONS[self.partitions_name]
 
     def partition_requests(self) -> list[AddDynamicPartitionsRequest]:
         return [AddDynamicPartitionsRequest(self.partitions_name, list(self.added))] if self.added else []
@@ -43,23 +49,29 @@ class Launch:
             instance.add_dynamic_partitions(self.partitions_name, list(self.added))
 
     def run_request(self) -> RunRequest:
-        return RunRequest(run_key=self.run_key, run_config=self.run_config,
+        return RunRequest(run_key=self.run_key, run_config=self.run_config, job_name=self.job,
                           asset_selection=[AssetKey(name) for name in self.selection], tags=self.tags)
+
+
+def partitions_of(selection: Sequence[str]) -> str:
+    """The partition set a run over `selection` spans: minute bars have theirs, everything else `symbols`."""
+    return MINUTE_PARTITIONS_NAME if "ohlcv_minute" in selection else SYMBOL_PARTITIONS_NAME
 
 
 def plan_launch(keys: Sequence[str], *, present: Sequence[str], selection: Sequence[str], command: str,
                 priority: str = "normal", run_config: dict[str, Any] | None = None,
                 tags: dict[str, str] | None = None, run_key: str | None = None,
-                partitions_name: str = SYMBOL_PARTITIONS_NAME) -> Launch:
-    """One run over `keys`: the partitions missing from `present` are added (appended, in the order
-    given), and the run's range spans the keys in the partition set's order."""
+                partitions_name: str | None = None) -> Launch:
+    """One run over `keys`: the partitions missing from `present` (the set's partitions) are added
+    (appended, in the order given), and the run's range spans the keys in the partition set's order. The
+    set is `partitions_of(selection)` unless named."""
     known = set(present)
     added = tuple(dict.fromkeys(k for k in keys if k not in known))
     order = {k: i for i, k in enumerate([*present, *added])}
     span = sorted(set(keys), key=order.__getitem__)
     return Launch(
-        partitions_name=partitions_name, added=added, selection=tuple(selection), run_config=run_config or {},
-        run_key=run_key,
+        partitions_name=partitions_name or partitions_of(selection), added=added, selection=tuple(selection),
+        run_config=run_config or {}, run_key=run_key,
         tags={RANGE_START: span[0], RANGE_END: span[-1], "dagster/priority": PRIORITY_TAG.get(priority, "0"),
               "tickstock/command": command, "tickstock/partitions_added": str(len(added)), **(tags or {})})
 
@@ -83,11 +95,12 @@ def request_config(request: LoadRequest, resolved: Resolved | None = None) -> di
 def load_launch(request: LoadRequest, resolved: Resolved, instance: DagsterInstance,
                 tags: dict[str, str] | None = None, ops: dict[str, dict[str, Any]] | None = None) -> Launch:
     """`tickstock load`'s run: symbols, their bars and (for day bars) ETF metadata, in one run. `ops`:
-    more config per asset (the user's sector map and ETF rules)."""
+    more config per asset (the user's sector map and ETF rules). A minute load adds its symbols to the
+    `minute_symbols` set only, a day load to `symbols` only."""
     minute = resolved.timespan == "minute"
     selection = ["symbols", "ohlcv_minute"] if minute else ["symbols", "ohlcv_daily", "etf_metadata"]
     return plan_launch(
-        resolved.symbols, present=instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME),
+        resolved.symbols, present=instance.get_dynamic_partitions(partitions_of(selection)),
         selection=selection, command="load", priority=resolved.priority,
         run_config={"ops": _ops(request_config(request, resolved), selection, ops or {})}, tags=tags)
 
@@ -118,7 +131,7 @@ def launch_load(request: LoadRequest, resolved: Resolved, *, instance: DagsterIn
     launch = load_launch(request, resolved, instance, tags, ops)
     launch.add_partitions(instance)
     try:
-        outcome = run_job("load_job", run_config=launch.run_config, asset_selection=list(launch.selection),
+        outcome = run_job(launch.job, run_config=launch.run_config, asset_selection=list(launch.selection),
                           tags=launch.tags, instance=instance)
     except BaseException as exc:  # interrupted or broken mid-run: the caller says so, then it goes on
         if on_abort is not None:

@@ -1,4 +1,5 @@
-"""Operator schedules (America/New_York): weekly refresh, monthly full rebuild, quarterly theme review."""
+"""Operator schedules (America/New_York): weekly refresh (day bars, then minute bars in their own job, as a
+job runs over one partition set), monthly full rebuild, quarterly theme review."""
 
 
 from dagster import (
@@ -12,7 +13,7 @@ from dagster import (
 )
 
 from tickstock_pipelines.assets.cache.specs import GROUP as CACHE_GROUP
-from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
 from tickstock_pipelines.orchestration.launch import plan_launch
 
 TIMEZONE = "America/New_York"
@@ -23,10 +24,15 @@ _CACHE = AssetSelection.groups(CACHE_GROUP)
 
 weekly_refresh_job = define_asset_job(
     name="weekly_refresh_job",
-    selection=AssetSelection.assets("symbols", "ohlcv_daily", "ohlcv_minute", "etf_metadata") | _CACHE,
-    description="New members of tracked universes, latest bars and split check for every symbol (minute "
-                "bars for those a request asked minute history for), ETF metadata, then the cache "
-                "families (replace mode).",
+    selection=AssetSelection.assets("symbols", "ohlcv_daily", "etf_metadata") | _CACHE,
+    description="New members of tracked universes, latest day bars and split check for every symbol, ETF "
+                "metadata, then the cache families (replace mode).",
+)
+weekly_minute_refresh_job = define_asset_job(
+    name="weekly_minute_refresh_job",
+    selection=AssetSelection.assets("ohlcv_minute"),
+    description="Latest minute bars for the symbols a request asked minute history for (the "
+                "`minute_symbols` partitions).",
 )
 monthly_full_rebuild_job = define_asset_job(
     name="monthly_full_rebuild_job",
@@ -57,6 +63,17 @@ def weekly_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReaso
     return RunRequest(run_key=None, run_config=launch.run_config, tags=launch.tags)
 
 
+@schedule(job=weekly_minute_refresh_job, cron_schedule="0 18 * * 5", execution_timezone=TIMEZONE,
+          default_status=DefaultScheduleStatus.RUNNING,
+          description="Fridays 18:00 New York, after the day-bar refresh has taken its turn on the API.")
+def weekly_minute_refresh(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    keys = context.instance.get_dynamic_partitions(MINUTE_PARTITIONS_NAME)
+    if not keys:
+        return SkipReason("no minute history asked for (tickstock load --timespan minute adds it)")
+    launch = plan_launch(keys, present=keys, selection=("ohlcv_minute",), command="weekly minute refresh")
+    return RunRequest(run_key=None, run_config=launch.run_config, tags=launch.tags)
+
+
 @schedule(job=monthly_full_rebuild_job, cron_schedule="0 6 1 * *", execution_timezone=TIMEZONE,
           default_status=DefaultScheduleStatus.RUNNING,
           description="The 1st of each month, 06:00 New York: details refresh and replace-mode rebuild.")
@@ -74,5 +91,5 @@ def quarterly_theme_review(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(tags={"tickstock/command": "quarterly theme review"})
 
 
-SCHEDULES = [weekly_refresh, monthly_full_rebuild, quarterly_theme_review]
-JOBS = [weekly_refresh_job, monthly_full_rebuild_job, theme_review_job]
+SCHEDULES = [weekly_refresh, weekly_minute_refresh, monthly_full_rebuild, quarterly_theme_review]
+JOBS = [weekly_refresh_job, weekly_minute_refresh_job, monthly_full_rebuild_job, theme_review_job]

@@ -222,7 +222,7 @@ def test_weekly_refresh_and_theme_review_run_end_to_end(
         instance: DagsterInstance, resources: dict[str, Any], database_uri: str, redis_client: Any) -> None:
     from tickstock_pipelines.assets.cache import cache_defs
     from tickstock_pipelines.orchestration import orchestration_defs
-    from tickstock_pipelines.orchestration.schedules import weekly_refresh
+    from tickstock_pipelines.orchestration.schedules import weekly_minute_refresh, weekly_refresh
 
     dow30 = _dow30()
     assert run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30,
@@ -238,16 +238,18 @@ def test_weekly_refresh_and_theme_review_run_end_to_end(
     from dagster import build_schedule_context
 
     with build_schedule_context(instance=instance) as context:
-        request = weekly_refresh(context)
+        request, minute_request = weekly_refresh(context), weekly_minute_refresh(context)
     defs = Definitions.merge(market_data_defs, cache_defs, orchestration_defs,
                              Definitions(resources=resources))
     weekly = defs.resolve_job_def("weekly_refresh_job").execute_in_process(
         instance=instance, run_config=request.run_config, tags=request.tags)
-    assert weekly.success
+    weekly_minute = defs.resolve_job_def("weekly_minute_refresh_job").execute_in_process(
+        instance=instance, run_config=minute_request.run_config, tags=minute_request.tags)
+    assert weekly.success and weekly_minute.success
     sym, bars = metadata(weekly, "symbols"), totals(instance, weekly, "ohlcv_daily")
     assert [r["universe"] for r in sym["request"]] == ["dow30"] and sym["details_fetched"] == 0
     assert bars["plan"] == "grouped daily" and bars["rows_inserted"] == len(dow30)
-    assert minute_bars > 0 and totals(instance, weekly, "ohlcv_minute")["rows_inserted"] == minute_bars
+    assert minute_bars > 0 and totals(instance, weekly_minute, "ohlcv_minute")["rows_inserted"] == minute_bars
     assert metadata(weekly, "market_cap")["entries_written"] == 5
 
     pubsub = redis_client.pubsub()

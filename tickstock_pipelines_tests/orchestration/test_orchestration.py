@@ -18,13 +18,14 @@ from dagster import (
     instance_for_test,
 )
 
-from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
+from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
 from tickstock_pipelines.definitions import defs
 from tickstock_pipelines.notifications import NOTIFIED_BY_CACHE, NOTIFIED_BY_TAG
 from tickstock_pipelines.orchestration.automation import cache_automation_sensor
 from tickstock_pipelines.orchestration.schedules import (
     monthly_full_rebuild,
     quarterly_theme_review,
+    weekly_minute_refresh,
     weekly_refresh,
 )
 
@@ -49,10 +50,13 @@ def test_definitions_pin_assets_groups_jobs_schedules_and_sensors() -> None:
     assert all(graph.get(AssetKey(f)).parent_keys == {AssetKey("etf_metadata")} for f in FAMILIES)
     assert graph.get(AssetKey("ohlcv_daily")).backfill_policy.max_partitions_per_run is None  # single run
     jobs = {job.name for job in defs.jobs or []}
-    assert {"load_job", "cache_rebuild_job", "weekly_refresh_job", "monthly_full_rebuild_job",
-            "theme_review_job"} <= jobs
+    assert {"load_job", "minute_load_job", "cache_rebuild_job", "weekly_refresh_job",
+            "weekly_minute_refresh_job", "monthly_full_rebuild_job", "theme_review_job"} <= jobs
+    partitions = {k: graph.get(AssetKey(k)).partitions_def.name for k in ("ohlcv_daily", "ohlcv_minute")}
+    assert partitions == {"ohlcv_daily": SYMBOL_PARTITIONS_NAME, "ohlcv_minute": MINUTE_PARTITIONS_NAME}
     schedules = {s.name: (s.cron_schedule, s.execution_timezone) for s in defs.schedules or []}
     assert schedules == {"weekly_refresh": ("30 17 * * 5", "America/New_York"),
+                         "weekly_minute_refresh": ("0 18 * * 5", "America/New_York"),
                          "monthly_full_rebuild": ("0 6 1 * *", "America/New_York"),
                          "quarterly_theme_review": ("0 8 1 1,4,7,10 *", "America/New_York")}
     sensors = {s.name for s in defs.sensors or []}
@@ -73,6 +77,14 @@ def test_weekly_refresh_covers_every_symbol_partition_or_skips_when_none(instanc
     config: dict[str, Any] = request.run_config["ops"]
     assert config["symbols"]["config"] == {"refresh_tracked_universes": True}
     assert config["cache_entries"]["config"] == {"mode": "replace"}
+    with build_schedule_context(instance=instance) as context:  # minute bars: their own set and job
+        assert isinstance(weekly_minute_refresh(context), SkipReason)
+    instance.add_dynamic_partitions(MINUTE_PARTITIONS_NAME, ["KO"])
+    with build_schedule_context(instance=instance) as context:
+        minute = weekly_minute_refresh(context)
+    assert isinstance(minute, RunRequest)
+    assert (minute.tags["dagster/asset_partition_range_start"],
+            minute.tags["dagster/asset_partition_range_end"]) == ("KO", "KO")
 
 
 def test_monthly_rebuild_refreshes_every_detail_and_replaces_and_the_review_is_quarterly(

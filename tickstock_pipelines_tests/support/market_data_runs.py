@@ -9,9 +9,8 @@ import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, instance_for_test
 
 from tickstock_pipelines.assets.bar_metadata import run_totals
-from tickstock_pipelines.assets.market_data import load_job, market_data_defs
-from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
-from tickstock_pipelines.orchestration.launch import plan_launch
+from tickstock_pipelines.assets.market_data import LOAD_JOB, market_data_defs
+from tickstock_pipelines.orchestration.launch import partitions_of, plan_launch
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
@@ -32,20 +31,21 @@ def resources(database_uri: str, redis_url: str, live_sandbox: SandboxServer) ->
 
 def run_load(instance: DagsterInstance, resources: dict[str, Any], symbols_config: dict[str, Any] | None,
              keys: list[str], selection: list[str]) -> Any:
-    """What `tickstock load` does (the same `plan_launch`): partitions first, then one run over `keys`."""
+    """What `tickstock load` does (the same `plan_launch`): partitions first, in the selection's set, then
+    one run of that set's job over `keys`."""
     config = {"ops": {"symbols": {"config": symbols_config}}} if symbols_config else None
-    launch = plan_launch(keys, present=instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME),
+    launch = plan_launch(keys, present=instance.get_dynamic_partitions(partitions_of(selection)),
                          selection=selection, command="load", run_config=config)
     launch.add_partitions(instance)
-    return load_job_with(resources).execute_in_process(
+    return load_job_with(resources, launch.job).execute_in_process(
         instance=instance, run_config=launch.run_config,
         asset_selection=[AssetKey(s) for s in launch.selection],
         tags=launch.tags, raise_on_error=False)
 
 
-def load_job_with(resources: dict[str, Any]) -> Any:
+def load_job_with(resources: dict[str, Any], job: str = LOAD_JOB) -> Any:
     defs = Definitions.merge(market_data_defs, Definitions(resources=resources))
-    return defs.resolve_job_def(load_job.name)
+    return defs.resolve_job_def(job)
 
 
 def metadata(result: Any, key: str, partition: str | None = None) -> dict[str, Any]:

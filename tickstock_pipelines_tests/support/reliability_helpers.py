@@ -156,15 +156,15 @@ def run_load_in_process(instance: Any, resources: dict[str, Any], workload: Work
     """What `tickstock load` does: partitions first, then one load_job run over their range, in process."""
     from dagster import AssetKey, Definitions
 
-    from tickstock_pipelines.assets.market_data import load_job, market_data_defs
-    from tickstock_pipelines.assets.partitions import SYMBOL_PARTITIONS_NAME
-    from tickstock_pipelines.orchestration.launch import plan_launch
+    from tickstock_pipelines.assets.market_data import market_data_defs
+    from tickstock_pipelines.orchestration.launch import partitions_of, plan_launch
 
-    launch = plan_launch(workload.keys, present=instance.get_dynamic_partitions(SYMBOL_PARTITIONS_NAME),
+    present = instance.get_dynamic_partitions(partitions_of(workload.selection))
+    launch = plan_launch(workload.keys, present=present,
                          selection=workload.selection, command="load",
                          run_config={"ops": {"symbols": {"config": workload.config}}})
     launch.add_partitions(instance)
-    job = Definitions.merge(market_data_defs, Definitions(resources=resources)).resolve_job_def(load_job.name)
+    job = Definitions.merge(market_data_defs, Definitions(resources=resources)).resolve_job_def(launch.job)
     return job.execute_in_process(
         instance=instance, run_config=launch.run_config,
         asset_selection=[AssetKey(s) for s in launch.selection],
