@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,13 @@ def get_instance() -> DagsterInstance:
 
 
 PID_TAG, HOST_TAG = "tickstock/pid", "tickstock/host"
+
+
+def process_gone(tags: Mapping[str, str]) -> bool:
+    """A run started by a CLI process on this host whose process no longer exists (the next CLI command
+    reaps it): not in flight, whatever its status says."""
+    pid = tags.get(PID_TAG, "")
+    return tags.get(HOST_TAG) == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:

@@ -12,7 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dagster import AddDynamicPartitionsRequest, AssetKey, DagsterInstance, RunRequest
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    RunsFilter,
+)
 
 from tickstock_pipelines.assets.market_data import JOB_OF_PARTITIONS
 from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
@@ -143,3 +150,27 @@ def launch_load(request: LoadRequest, resolved: Resolved, *, instance: DagsterIn
         if ticker in dropped or not outcome.success:
             instance.delete_dynamic_partition(launch.partitions_name, ticker)
     return Launched(resolved, launch, outcome)
+
+
+IN_FLIGHT = (DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+             DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING)
+
+
+def keys_in_flight(instance: DagsterInstance, asset: str, present: Sequence[str]) -> set[str]:
+    """The partitions of `asset` that a queued or running run will materialize, whoever launched it
+    (`tickstock load`, a sensor, a schedule, a backfill). A CLI run whose process is gone is not running."""
+    from tickstock_pipelines.instance import process_gone
+
+    order = {key: i for i, key in enumerate(present)}
+    keys: set[str] = set()
+    for run in instance.get_runs(RunsFilter(statuses=list(IN_FLIGHT))):
+        if run.asset_selection is not None and AssetKey(asset) not in run.asset_selection:
+            continue
+        if process_gone(run.tags):
+            continue
+        tags = run.tags
+        if tags.get("dagster/partition") in order:
+            keys.add(tags["dagster/partition"])
+        elif tags.get(RANGE_START) in order and tags.get(RANGE_END) in order:
+            keys.update(present[order[tags[RANGE_START]]:order[tags[RANGE_END]] + 1])
+    return keys
