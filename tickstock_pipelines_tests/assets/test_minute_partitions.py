@@ -88,6 +88,7 @@ def test_the_sensor_backfills_minute_history_in_the_minute_set_and_day_history_i
     with sa.create_engine(database_uri).connect() as conn:
         stored = dict(conn.execute(sa.text("SELECT symbol, count(*) FROM ohlcv_minute GROUP BY 1")).all())
     assert set(stored) == {"KO"} and stored["KO"] > 0
-    with build_sensor_context(instance=instance, resources={"database": resources["database"]}) as context:
+    with build_sensor_context(instance=instance, resources={"database": resources["database"]},
+                              cursor=result.cursor) as context:  # the daemon keeps the sensor's cursor
         again = new_symbols_sensor(context)
-    assert not getattr(again, "run_requests", None)  # both sets have their partitions now
+    assert not getattr(again, "run_requests", None)  # both sets have their partitions, both runs launched
