@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from dagster import AssetExecutionContext, MetadataValue
+from dagster import AssetExecutionContext, MetadataValue, OpExecutionContext
 
 from tickstock_pipelines.assets.metadata import markdown_table
 from tickstock_pipelines.loading.bars_store import WriteCounts
@@ -72,7 +72,8 @@ def add_partition_metadata(context: AssetExecutionContext,
         context.add_asset_metadata(dict(metadata), partition_key=key)
 
 
-def record_run_totals(context: AssetExecutionContext, asset: str, totals: Mapping[str, Any]) -> None:
+def record_run_totals(context: AssetExecutionContext | OpExecutionContext, asset: str,
+                      totals: Mapping[str, Any]) -> None:
     """Put the run's totals on the run (tags), and say them in one log line."""
     plain = {name: v.value if isinstance(v, MetadataValue) else v for name, v in totals.items()}
     tags = {f"{RUN_TOTALS_PREFIX}{asset}.{name}": value if isinstance(value, str) else json.dumps(value)

@@ -1,4 +1,4 @@
-"""`ohlcv_daily` and `ohlcv_minute`: bars per symbol partition, a backfill of any size in one run.
+"""`ohlcv_daily` and `ohlcv_minute`: bars per symbol partition, a backfill range of any size in one run.
 
 Only the sessions missing from the database are fetched, with the fewest calls (per-ticker aggregates,
 grouped daily, or both). Bars end at the last completed NYSE session; day bars carry their New York
@@ -7,26 +7,20 @@ session date. Invalid bars are never stored: they are reported by ticker and dat
 
 
 import warnings
-from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     BackfillPolicy,
     BetaWarning,
-    Config,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
-from pydantic import Field
 
 from tickstock_pipelines.assets.bar_metadata import (
     add_partition_metadata,
@@ -35,39 +29,23 @@ from tickstock_pipelines.assets.bar_metadata import (
     stored_by_symbol,
     symbol_figures,
 )
-from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
+from tickstock_pipelines.assets.daily_bars import (
+    FRESH,
+    NO_MISSING_SESSIONS,
+    VALID_BARS,
+    DailyBarsConfig,
+    load_daily_bars,
+    rejected_check,
+)
+from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed
 from tickstock_pipelines.assets.partitions import minute_partitions, symbol_partitions
 from tickstock_pipelines.loading.completeness import failed_symbols, owed_json
 from tickstock_pipelines.loading.coverage import Gap, missing_gaps
-from tickstock_pipelines.loading.daily import DailyOutcome, load_daily
-from tickstock_pipelines.loading.market_caps import derive_market_caps
 from tickstock_pipelines.loading.minute import load_minute
 from tickstock_pipelines.loading.plan_limits import fetch_within_plan, plan_limit_metadata
-from tickstock_pipelines.loading.planner import CallPlan, plan_daily
-from tickstock_pipelines.loading.quality import missing_sessions, stale_symbols
-from tickstock_pipelines.loading.splits import check_splits
 from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.resources.database import DatabaseResource
-from tickstock_pipelines.resources.polygon import InvalidBar, PolygonResource
-
-VALID_BARS = "bars_are_valid"
-NO_MISSING_SESSIONS = "no_missing_sessions"
-FRESH = "last_bar_is_last_completed_session"
-
-
-class DailyBarsConfig(Config):
-    check_splits: bool = Field(default=True, description="look for new splits and re-fetch affected history")
-    allow_grouped_daily: bool = Field(default=True, description="let the planner use grouped daily calls")
-
-
-def _rejected_table(rejected: Sequence[InvalidBar]) -> MetadataValue:
-    return markdown_table(("ticker", "date", "reason"), [(r.ticker, r.date, r.reason) for r in rejected])
-
-
-def _bars_check(rejected: Sequence[InvalidBar]) -> AssetCheckResult:
-    return AssetCheckResult(check_name=VALID_BARS, passed=not rejected,
-                            metadata={"rejected_bars": len(rejected), "rejected": _rejected_table(rejected)})
-
+from tickstock_pipelines.resources.polygon import PolygonResource
 
 # Both bar assets: one partition per symbol (each its own set), a backfill of any size in one run, API steps
 # in one pool.
@@ -86,37 +64,6 @@ def bars_asset(**kwargs: Any) -> Any:
         return asset(**BARS_ASSET, **kwargs)
 
 
-def _owed(context: AssetExecutionContext, outcome: DailyOutcome, calls: int) -> dict[str, Any]:
-    """Say what the run wanted and did not receive (the next load asks again); fail if nothing arrived."""
-    if outcome.unpublished:
-        context.log.warning("grouped daily answered empty (not yet published) for "
-                            f"{listed([str(d) for d in outcome.unpublished], 10)}: left for the next run")
-    if outcome.owed:
-        failed = failed_symbols(outcome.owed)
-        context.log.warning(f"{len(failed)} symbols not fully fetched, the others are committed; the next "
-                            "load asks again for: " + listed([str(o) for o in outcome.owed], 20))
-        if calls and not outcome.answered:
-            raise Failure(f"no bars could be fetched: {outcome.owed[0].reason}",
-                          metadata={"failed_symbols": MetadataValue.json(failed)})
-    return {"not_fetched": MetadataValue.json(owed_json(outcome.owed)),
-            "failed_symbols": MetadataValue.json(failed_symbols(outcome.owed)),
-            "unpublished_sessions": MetadataValue.json([str(d) for d in outcome.unpublished]),
-            "aggregates_calls_for_missing": outcome.per_symbol_calls}
-
-
-def _known(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
-    return list(conn.execute(sa.text("SELECT symbol FROM symbols WHERE symbol = ANY(:k) ORDER BY 1"),
-                             {"k": list(keys)}).scalars())
-
-
-def _grouped_sessions(plan: CallPlan) -> Counter[str]:
-    """Per symbol, the sessions filled from grouped-daily calls (each call is shared by every symbol)."""
-    planned, sessions = plan.grouped_sessions, Counter[str]()  # planned is sorted
-    for gap in plan.covered_by_grouped:
-        sessions[gap.symbol] += bisect_right(planned, gap.last) - bisect_left(planned, gap.first)
-    return sessions
-
-
 @bars_asset(
     partitions_def=symbol_partitions,
     check_specs=[
@@ -130,88 +77,18 @@ def _grouped_sessions(plan: CallPlan) -> Counter[str]:
 )
 def ohlcv_daily(context: AssetExecutionContext, config: DailyBarsConfig, database: DatabaseResource,
                 polygon: PolygonResource) -> MaterializeResult:
-    """Daily bars of the selected symbols: only missing sessions, fewest API calls, idempotent upserts."""
-    engine = database.get_engine()
-    end = last_completed_session()
-    with polygon.get_client() as client, engine.connect() as conn:
-        announce_sandbox(context, client)
-        keys = _known(conn, context.partition_keys)
-        skipped = sorted(set(context.partition_keys) - set(keys))
-        conn.rollback()
-        splits = None
-        if config.check_splits and keys:
-            with conn.begin():  # new splits and the coverage they reset commit together
-                splits = check_splits(conn, client, keys, end)
+    """Daily bars of the selected symbols: only missing sessions, fewest API calls, idempotent upserts.
 
-        def find_gaps() -> list[Gap]:
-            gaps = missing_gaps(conn, keys, "day", end)
-            conn.rollback()  # no transaction stays open while the bars download
-            return gaps
-
-        def fetch(gaps: list[Gap]) -> tuple[CallPlan, DailyOutcome]:
-            plan = plan_daily(gaps, allow_grouped=config.allow_grouped_daily)
-            context.log.info(
-                f"ohlcv_daily: {len(context.partition_keys)} partitions, {len(gaps)} gaps to {end}, plan "
-                f"{plan.strategy}: {len(plan.grouped_sessions)} grouped daily + {len(plan.aggregates)} "
-                f"aggregates calls (aggregates only would be {len(gaps)})")
-            return plan, load_daily(engine, client, plan, context.log.info)
-
-        (plan, outcome), limit = fetch_within_plan(engine, client, "day", find_gaps, fetch,
-                                                   context.log.warning)
-        owed = _owed(context, outcome, plan.calls)
-        with conn.begin():
-            caps = derive_market_caps(conn, keys)
-        holes = missing_sessions(conn, keys)
-        stale = stale_symbols(conn, keys, end)
-        stored = stored_by_symbol(conn, "day", keys)
-    if skipped:
-        context.log.warning(f"no symbols row, skipped: {listed(skipped)}")
-    if outcome.rejected:
-        context.log.warning(f"{len(outcome.rejected)} invalid bars not stored: " + listed(
-            [f"{r.ticker} {r.date}: {r.reason}" for r in outcome.rejected], 10))
-    ranges = gap_ranges((*plan.aggregates, *plan.covered_by_grouped))
-    aggregates, grouped = Counter(g.symbol for g in plan.aggregates), _grouped_sessions(plan)
-    rejected = Counter(r.ticker for r in outcome.rejected)
-    new_splits = splits.new if splits else []
-    refetched = set(splits.refetch if splits else [])
-    add_partition_metadata(context, {key: symbol_figures(
-        outcome.counts.of(key), stored[key], ranges.get(key), aggregates_calls=aggregates[key],
-        grouped_daily_sessions=grouped[key], rejected_bars=rejected[key],
-        new_splits=MetadataValue.json([str(d) for s, d in new_splits if s == key]),
-        refetched_after_split=key in refetched) for key in keys})
-    add_partition_metadata(context, {key: {"skipped": "no symbols row"} for key in skipped})
-    record_run_totals(context, "ohlcv_daily", {
-        "rows_inserted": outcome.counts.inserted, "rows_updated": outcome.counts.updated,
-        "rows_unchanged": outcome.counts.unchanged, "symbols": len(keys),
-        "symbols_written": len(outcome.symbols_written), "skipped_partitions": len(skipped),
-        "plan": plan.strategy, "grouped_daily_calls_planned": len(plan.grouped_sessions),
-        "aggregates_calls_planned": len(plan.aggregates),
-        **api_calls(type(client.calls)(), client.calls),
-        "date_range": f"{outcome.first} .. {outcome.last}" if outcome.first else "nothing missing",
-        "new_splits": len(new_splits), "refetched_after_split": len(refetched),
-        "rows_stored": sum(rows for rows, _ in stored.values()), "sandbox": client.sandbox})
-    return MaterializeResult(
-        # true of every partition alike (the run's diagnostics, not its totals); each partition's own
-        # figures were added above, the run's totals are on the run
-        metadata={
-            **owed,
-            "last_completed_session": end.isoformat(),
-            **plan_limit_metadata(limit),
-            "market_caps_derived": caps.count,
-            "market_caps_derived_from": MetadataValue.json(caps.by_session),
-            "sandbox": client.sandbox,
-        },
-        check_results=[
-            _bars_check(outcome.rejected),
-            AssetCheckResult(check_name=NO_MISSING_SESSIONS, passed=not holes.missing and not outcome.owed,
-                             metadata={"symbols_checked": holes.checked, "missing_sessions": holes.total,
-                                       "symbols_with_holes": MetadataValue.json(holes.missing),
-                                       "missing": MetadataValue.json(holes.dates),
-                                       "not_fetched": owed["not_fetched"]}),
-            AssetCheckResult(check_name=FRESH, passed=not stale, severity=AssetCheckSeverity.WARN,
-                             metadata={"last_completed_session": end.isoformat(), "stale": listed(stale)}),
-        ],
-    )
+    A backfill makes one run per contiguous range of the selected partitions (partitions are in the
+    order symbols were added). To load scattered symbols in one run, launch the `backfill_symbols` job.
+    """
+    run = load_daily_bars(context, context.partition_keys, config, database, polygon)
+    add_partition_metadata(context, run.partitions)
+    add_partition_metadata(context, {key: {"skipped": "no symbols row"} for key in run.skipped})
+    record_run_totals(context, "ohlcv_daily", run.totals)
+    # the diagnostics are true of every partition alike; each partition's own figures were added above,
+    # the run's totals are on the run
+    return MaterializeResult(metadata=run.diagnostics, check_results=run.checks)
 
 
 @bars_asset(
@@ -269,5 +146,5 @@ def ohlcv_minute(context: AssetExecutionContext, database: DatabaseResource,
                   "not_fetched": MetadataValue.json(owed_json(outcome.owed)),
                   "failed_symbols": MetadataValue.json(failed_symbols(outcome.owed)),
                   "sandbox": client.sandbox},
-        check_results=[_bars_check(outcome.rejected)],
+        check_results=[rejected_check(outcome.rejected)],
     )

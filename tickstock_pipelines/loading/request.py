@@ -172,3 +172,10 @@ def resolve(request: LoadRequest, conn: sa.Connection, end: date,
         raise LoadInputError("no symbols to load")
     return Resolved(symbols=symbols, start=start, timespan=timespan, priority=request.priority,
                     source=source, universe=key, refs=refs)
+
+
+def requested_symbols(raw: Any) -> tuple[str, ...]:
+    """Tickers given as a comma-separated string or a list (a Launchpad field), refused in the CLI's words."""
+    if raw is not None and not isinstance(raw, str | list | tuple):
+        raise LoadInputError("symbols must be a comma-separated string or a list of tickers")
+    return _symbols(raw) if raw else parse_symbol_list("")  # nothing given: the CLI's "no symbols given"
