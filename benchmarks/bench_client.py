@@ -10,12 +10,15 @@ baseline measured in the same process.
    added to make two pages of 1,000) and one ticker's minute bars for a year (~97,500 bars, two pages
    of 50,000): requests counted by `client.calls` and at the server, wall time, against raw requests
    following `next_url` the same way.
+4. Throughput at a paid budget (issue 14), in rounds that alternate no limiter, the budget as issue 14
+   found it (spacing only) and today's exact budget: when the budget binds, the achieved rate ÷ the
+   budget; when it does not, the same-round ratios (budget_rounds.py says how and why).
 
 Redis is an embedded server started under a temporary TICKSTOCK_HOME (unix socket only) and shut down
 at the end; the sandbox listens on 127.0.0.1. Nothing leaves the machine.
 
-Run: `python benchmarks/bench_client.py [--quick]` (about a minute; --quick: shorter phases,
-about 15 s). Writes benchmarks/results/bench_client.json (bench_client_quick.json for --quick).
+Run: `python benchmarks/bench_client.py [--quick]` (about three minutes; --quick: shorter phases,
+about a minute). Writes benchmarks/results/bench_client.json (bench_client_quick.json for --quick).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import budget_rounds
 import redis
 import requests
 from bench_results import machine, write_results
@@ -55,10 +59,13 @@ class Plan:
     spacing_requests: int
     listing_repeats: int
     minute_repeats: int
+    paid: budget_rounds.Rounds
 
 
-FULL = Plan(throughput_seconds=30, blocks=5, spacing_requests=12, listing_repeats=15, minute_repeats=3)
-QUICK = Plan(throughput_seconds=4, blocks=3, spacing_requests=6, listing_repeats=5, minute_repeats=1)
+FULL = Plan(throughput_seconds=30, blocks=5, spacing_requests=12, listing_repeats=15, minute_repeats=3,
+            paid=budget_rounds.FULL_ROUNDS)
+QUICK = Plan(throughput_seconds=4, blocks=3, spacing_requests=6, listing_repeats=5, minute_repeats=1,
+             paid=budget_rounds.QUICK_ROUNDS)
 
 
 # -- 1. throughput --------------------------------------------------------------------------------
@@ -309,6 +316,7 @@ def render(report: dict[str, Any]) -> str:
         rows.append([label, f"{f['items']:,}", calls,
                      f"{f['client_s']:.3f}", f"{f['raw_s']:.3f}", f"{f['ratio_client_vs_raw']:.2f}"])
     out.append(_table(["fetch", "items", "calls client/server/raw", "client s", "raw s", "time ratio"], rows))
+    out.append(budget_rounds.render(report["paid_budget"]))
     return "\n".join(out)
 
 
@@ -327,6 +335,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
                 spacing = _spacing(sandbox, redis_client, key + ":spacing", plan)
                 pagination = _pagination(sandbox, plan)
                 statuses = sandbox.stats()["status_codes"]
+            paid_budget = budget_rounds.measure(redis_client, key + ":paid", plan.paid)
         finally:
             try:
                 redis_client.shutdown(nosave=True)  # the embedded server daemonizes: stop the one we started
@@ -338,6 +347,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
         "benchmark": "bench_client", "quick": quick, **machine(), "plan": asdict(plan),
         "redis": "embedded, unix socket, temporary TICKSTOCK_HOME", "sandbox_now": SANDBOX_NOW,
         "throughput": throughput, "spacing": spacing, "pagination": pagination,
+        "paid_budget": paid_budget,
     }
 
 
