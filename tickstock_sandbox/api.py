@@ -227,11 +227,22 @@ class PolygonApi:
         stamp = int(cal.day_ms[index])
         moment = cal.dates[index : index + 1]
         rows = []
+        by_ticker: dict[str, list] = {}
+        for split in self.state.all_splits():
+            by_ticker.setdefault(split.ticker, []).append(split)
+        market = self.state.market
+        synthetic = _wire_columns(market.session(index))  # every synthetic listing in one step
         for security in list(self.state.securities.values()):
             if security.list_date > day or (security.delisted and security.delisted <= day):
                 continue
+            splits = by_ticker.get(security.ticker)
+            k = market.index.get(security.ticker) if security.profile.synthetic and not splits else None
+            if k is not None:
+                o, h, lo, c, vw, v, n = (column[k] for column in synthetic)
+                rows.append({"T": security.ticker, "v": v, "vw": vw, "o": o, "c": c, "h": h, "l": lo,
+                             "t": stamp, "n": n})
+                continue
             o, h, lo, c, vw, v, n = (float(x) for x in day_series(security.profile).data[:, index])
-            splits = self.state.splits_for(security.ticker)
             f = float(price_factors(splits, moment, adjusted)[0]) if splits else 1.0
             rows.append({"T": security.ticker, "v": float(round(v / f)), "vw": round(vw * f, 4),
                          "o": round(o * f, 4), "c": round(c * f, 4), "h": round(h * f, 4),
@@ -241,6 +252,12 @@ class PolygonApi:
             while len(self.state.grouped_cache) > 16:
                 self.state.grouped_cache.popitem(last=False)
         return rows
+
+
+def _wire_columns(data: np.ndarray) -> list[list]:
+    """o, h, l, c, vw, v, n columns as the wire has them (unadjusted: no split), rounded as `_wire_rows`."""
+    return [*np.round(data[:5].astype(np.float64), 4).tolist(), np.round(data[5].astype(np.float64)).tolist(),
+            data[6].astype(np.int64).tolist()]
 
 
 def _wire_rows(data: np.ndarray, factors: np.ndarray, stamps: np.ndarray) -> list[dict]:

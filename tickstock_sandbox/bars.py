@@ -39,8 +39,17 @@ def _clustered_volatility(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.exp(0.3 * noise[:n] - 0.045)
 
 
-@lru_cache(maxsize=1200)
 def day_series(profile: Profile) -> DaySeries:
+    """The listing's bars over every calendar session (a synthetic listing's are computed, not cached)."""
+    if profile.synthetic:
+        from tickstock_sandbox.market import series
+
+        return DaySeries(series(profile))
+    return _walk(profile)
+
+
+@lru_cache(maxsize=1200)
+def _walk(profile: Profile) -> DaySeries:
     cal = sessions()
     n = len(cal)
     ref = cal.index_of(REFERENCE_SESSION)

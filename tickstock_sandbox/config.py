@@ -67,6 +67,9 @@ class SandboxConfig:
     grouped_omit: list[str] = field(default_factory=list)
     # the newest N completed sessions answer grouped daily empty (`results` absent): not yet published
     grouped_unpublished_sessions: int = 0
+    # synthetic listings beyond the shipped universe (market.py): a whole market for benchmarks
+    synthetic_stocks: int = 0
+    synthetic_etfs: int = 0
 
     def __post_init__(self) -> None:
         self.faults = [FaultRule.from_value(f) for f in self.faults]
@@ -74,6 +77,9 @@ class SandboxConfig:
         self.grouped_unpublished_sessions = int(self.grouped_unpublished_sessions)
         if self.grouped_unpublished_sessions < 0:
             raise ValueError("grouped_unpublished_sessions must be ≥ 0")
+        self.synthetic_stocks, self.synthetic_etfs = int(self.synthetic_stocks), int(self.synthetic_etfs)
+        if min(self.synthetic_stocks, self.synthetic_etfs) < 0:
+            raise ValueError("synthetic_stocks and synthetic_etfs must be ≥ 0")
         self.now = parse_now(self.now)
 
     def update(self, changes: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ class Profile:
     drift: float  # daily log-return drift
     volume: float  # typical shares per day
     trade_size: float  # typical shares per trade
+    synthetic: bool = False  # a synthetic listing (market.py): bars from a formula, not a cached walk
 
 
 def stock_profile(ticker: str, price: float | None, market_cap: float | None, sector: str) -> Profile:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from tickstock_sandbox.config import FaultRule, SandboxConfig
+from tickstock_sandbox.market import Block, listings
 from tickstock_sandbox.splits import SHIPPED, Split
 from tickstock_sandbox.universe import Security, new_security, reference_universe
 
@@ -59,6 +60,8 @@ class SandboxState:
         with self.lock:
             self.config = copy.deepcopy(self._initial)
             self.securities: dict[str, Security] = dict(reference_universe())
+            self.market = Block.of([])
+            self._synthesize()
             self.added_splits: list[Split] = []
             self.stats = Stats()
             self.version = 0  # bumped on every data change: invalidates cached responses
@@ -106,7 +109,16 @@ class SandboxState:
     def configure(self, changes: dict[str, Any]) -> None:
         with self.lock:
             self.config.update(changes)
+            if {"synthetic_stocks", "synthetic_etfs"} & set(changes):
+                self._synthesize()
             self._changed()
+
+    def _synthesize(self) -> None:
+        """The configured synthetic listings in place of the previous ones (none by default)."""
+        kept = {t: s for t, s in self.securities.items() if not s.profile.synthetic}
+        added = listings(self.config.synthetic_stocks, self.config.synthetic_etfs)
+        self.market = Block.of([s.profile for s in added])
+        self.securities = dict(sorted({**kept, **{s.ticker: s for s in added}}.items()))
 
     def _changed(self) -> None:
         self.version += 1

@@ -10,12 +10,13 @@ tags that the run's page shows and `run_totals` reads back.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from dagster import AssetExecutionContext, MetadataValue, OpExecutionContext
+from dagster import AssetExecutionContext, DagsterInstance, MetadataValue, OpExecutionContext
 
 from tickstock_pipelines.assets.metadata import markdown_table
 from tickstock_pipelines.loading.bars_store import WriteCounts
@@ -68,8 +69,43 @@ def symbol_figures(counts: WriteCounts, stored: tuple[int, MetadataValue],
 
 def add_partition_metadata(context: AssetExecutionContext,
                            figures: Mapping[str, Mapping[str, Any]]) -> None:
-    for key, metadata in figures.items():
-        context.add_asset_metadata(dict(metadata), partition_key=key)
+    with partitions_read_once(context.instance):
+        for key, metadata in figures.items():
+            context.add_asset_metadata(dict(metadata), partition_key=key)
+
+
+@contextmanager
+def partitions_read_once(instance: DagsterInstance) -> Iterator[None]:
+    """Inside: the instance answers the dynamic-partition look-ups from one read of each partition set.
+
+    `add_asset_metadata(partition_key=…)` checks the key against the run's range by reading the whole
+    partition set from storage, three queries a call: over the whole market's 10,000 partitions that was
+    10,000 reads of 10,000 keys (hours). No partition is added or removed while a step records metadata.
+    """
+    read: dict[str, tuple[Sequence[str], frozenset[str]]] = {}
+
+    def keys(partitions_def_name: str) -> tuple[Sequence[str], frozenset[str]]:
+        if partitions_def_name not in read:
+            found = type(instance).get_dynamic_partitions(instance, partitions_def_name)
+            read[partitions_def_name] = (found, frozenset(found))
+        return read[partitions_def_name]
+
+    def get_dynamic_partitions(partitions_def_name: str) -> Sequence[str]:
+        return keys(partitions_def_name)[0]
+
+    def has_dynamic_partition(partitions_def_name: str, partition_key: str) -> bool:
+        return partition_key in keys(partitions_def_name)[1]
+
+    patched = {"get_dynamic_partitions": get_dynamic_partitions,
+               "has_dynamic_partition": has_dynamic_partition}
+    before = {name: vars(instance)[name] for name in patched if name in vars(instance)}
+    vars(instance).update(patched)
+    try:
+        yield
+    finally:
+        for name in patched:
+            vars(instance).pop(name, None)
+        vars(instance).update(before)
 
 
 def record_run_totals(context: AssetExecutionContext | OpExecutionContext, asset: str,
