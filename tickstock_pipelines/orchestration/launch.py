@@ -8,7 +8,7 @@ Partition-range tags are built here and nowhere else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,8 @@ from dagster import (
 
 from tickstock_pipelines.assets.market_data import JOB_OF_PARTITIONS
 from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
-from tickstock_pipelines.loading.request import LoadRequest, Resolved
+from tickstock_pipelines.loading.request import LoadRequest, Resolved, requested_symbols
+from tickstock_pipelines.loading.requests import LoadInputError
 
 if TYPE_CHECKING:
     from tickstock_pipelines.instance import RunOutcome
@@ -169,8 +170,19 @@ def keys_in_flight(instance: DagsterInstance, asset: str, present: Sequence[str]
         if process_gone(run.tags):
             continue
         tags = run.tags
-        if tags.get("dagster/partition") in order:
+        if run.job_name == "backfill_symbols":  # an op job: its symbols are in its run config
+            keys.update(k for k in _backfill_symbols(run.run_config) if k in order and asset == "ohlcv_daily")
+        elif tags.get("dagster/partition") in order:
             keys.add(tags["dagster/partition"])
         elif tags.get(RANGE_START) in order and tags.get(RANGE_END) in order:
             keys.update(present[order[tags[RANGE_START]]:order[tags[RANGE_END]] + 1])
     return keys
+
+
+def _backfill_symbols(run_config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The symbols a `backfill_symbols` run loads (none when its config is refused: it fails at its start)."""
+    try:
+        return requested_symbols(run_config.get("ops", {}).get("backfill_daily_bars", {}).get("config", {})
+                                 .get("symbols"))
+    except LoadInputError:
+        return ()

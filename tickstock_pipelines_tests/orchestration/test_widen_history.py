@@ -7,16 +7,26 @@ Dagster's `build_sensor_context` and its run request executed as the daemon woul
 
 from __future__ import annotations
 
+import socket
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from dagster import AssetKey, DagsterInstance, SensorResult, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    SensorResult,
+    build_sensor_context,
+)
 
+from tickstock_pipelines.instance import HOST_TAG, PID_TAG
 from tickstock_pipelines.loading.requests import history_start
 from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
 from tickstock_pipelines.orchestration.launch import RANGE_END, RANGE_START
 from tickstock_pipelines.orchestration.new_symbols import new_symbols_sensor
+from tickstock_pipelines_tests.support.dagster_runs import dead_pid, started_run
 from tickstock_pipelines_tests.support.market_data_runs import load_job_with, run_load
 from tickstock_sandbox import SandboxServer
 
@@ -135,3 +145,18 @@ def test_a_horizon_beyond_the_plan_is_fetched_as_far_as_the_plan_serves_and_neve
     _launchpad(job, instance, {"symbols": ["KO"], "history": "TEN_YEARS"})  # wider, still beyond the plan
     assert not _tick(instance, resources).run_requests
     assert _bars(database_uri)["KO"] == (count, oldest)
+
+
+def test_symbols_a_running_run_of_any_job_will_load_are_left_to_it_unless_its_process_is_gone(
+        instance: DagsterInstance, resources: dict[str, Any]) -> None:
+    job = load_job_with(resources)
+    assert run_load(instance, resources, {"symbols": ["KO", "PEP", "AAPL"], "months": 1},
+                    ["KO", "PEP", "AAPL"], DAY_BARS).success
+    _launchpad(job, instance, {"symbols": ["KO", "AAPL"], "months": 3})  # KO and AAPL widened
+    # a UI `backfill_symbols` run over KO is running; a `tickstock load` over KO..AAPL died mid-run
+    instance.add_run(DagsterRun(job_name="backfill_symbols", status=DagsterRunStatus.STARTED, run_config={
+        "ops": {"backfill_daily_bars": {"config": {"symbols": "KO"}}}}))
+    started_run(instance, "load_job", {RANGE_START: "KO", RANGE_END: "AAPL", PID_TAG: str(dead_pid()),
+                                       HOST_TAG: socket.gethostname()})
+    [request] = _tick(instance, resources).run_requests or []
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("AAPL", "AAPL")
