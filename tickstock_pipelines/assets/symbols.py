@@ -10,7 +10,7 @@ the rest still loads, but the run's metadata, its check and `tickstock load` say
 """
 
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from dagster import (
@@ -27,6 +27,7 @@ from pydantic import Field
 
 from tickstock_pipelines.assets.metadata import announce_sandbox, api_calls, listed, markdown_table
 from tickstock_pipelines.loading.coverage import drop_targets, record_request, set_targets
+from tickstock_pipelines.loading.load_plan import plan_load
 from tickstock_pipelines.loading.progress import Progress
 from tickstock_pipelines.loading.quality import share_with
 from tickstock_pipelines.loading.refresh import (
@@ -35,7 +36,7 @@ from tickstock_pipelines.loading.refresh import (
     find_new_delistings,
     oldest_details,
 )
-from tickstock_pipelines.loading.request import LoadRequest, resolve
+from tickstock_pipelines.loading.request import LoadRequest, Resolved, resolve
 from tickstock_pipelines.loading.requests import LoadInputError
 from tickstock_pipelines.loading.sectors import SECTOR_MAP_FILE, SectorMapError, load_sector_map
 from tickstock_pipelines.loading.symbols_sync import (
@@ -50,7 +51,7 @@ from tickstock_pipelines.loading.symbols_sync import (
 from tickstock_pipelines.loading.tracked import tracked_requests
 from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.resources.database import DatabaseResource
-from tickstock_pipelines.resources.polygon import PolygonResource
+from tickstock_pipelines.resources.polygon import PolygonClient, PolygonResource
 
 SECTOR_CHECK = "stocks_have_a_sector"
 SECTOR_SHARE_GOAL = 0.9
@@ -127,6 +128,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
                 to_fetch, fresh = needing_details(conn, known, config.max_details_age_days)
                 if batch is not None:
                     to_fetch, left = to_fetch[:batch], max(0, len(to_fetch) - batch)
+            plan = _plan(conn, config, resolved, end, client) if _asked(config) else {}
         listed_rows = [record(refs[t], sectors) for t in to_fetch if t in refs]
         by_details = [t for t in to_fetch if t not in refs]
         context.log.info(f"symbols: {len(wanted)} requested, {len(fresh)} with fresh details, "
@@ -194,6 +196,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
             "sectors_reclassified": reclassified,
             "sector_map": SECTOR_MAP_FILE.user_path(config.sector_map_path) or "(shipped)",
             "request": MetadataValue.json([r.describe() for r in requests]),
+            **plan,
             "sandbox": client.sandbox,
             **api_calls(type(client.calls)(), client.calls),
             "preview": markdown_table(
@@ -214,6 +217,15 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
                           "unknown_tickers": MetadataValue.json(sync.unknown)}),
         ],
     )
+
+
+def _plan(conn: sa.Connection, config: SymbolsConfig, resolved: list[Resolved], end: date,
+          client: PolygonClient) -> dict[str, object]:
+    """The asked request's plan, before its first details call (what `tickstock load --dry-run` prints)."""
+    plan = plan_load(conn, resolved[:1], end, list_calls=client.calls["tickers"],
+                     budget_per_minute=client.budget_per_minute,
+                     max_details_age_days=config.max_details_age_days)
+    return plan.metadata()
 
 
 def _progress(context: AssetExecutionContext, total: int) -> Progress:

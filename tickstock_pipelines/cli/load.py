@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(default: $TICKSTOCK_SECTOR_MAP)")
     parser.add_argument("--etf-rules", metavar="FILE", help="ETF rules laid over the shipped ones "
                         "(default: $TICKSTOCK_ETF_RULES)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (symbols new and known, calls "
+                        "by endpoint, time at the request budget) and stop: no details or bar call, nothing "
+                        "written, no run")
     parser.set_defaults(func=load_handler)
 
 
@@ -90,6 +93,8 @@ def load_handler(args: argparse.Namespace) -> int:
                 client = client or PolygonResource().get_client()
                 return client
             resolved = resolve(request, conn, last_completed_session(), polygon_client)
+            if args.dry_run:
+                return _dry_run(conn, resolved, client)
     except LoadInputError as exc:
         return _error(str(exc))
     except sa.exc.OperationalError as exc:
@@ -100,6 +105,31 @@ def load_handler(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     return _launch(request, resolved, files)
+
+
+def _dry_run(conn: Any, resolved: Resolved, client: Any) -> int:
+    """Print the plan of this load; only the ticker list of a listed universe has been asked for."""
+    from tickstock_pipelines.loading.load_plan import plan_load
+    from tickstock_pipelines.market_calendar import last_completed_session
+    from tickstock_pipelines.resources.polygon import PolygonResource
+    from tickstock_pipelines.settings import load_settings
+
+    pages = client.calls["tickers"] if client is not None else 0
+    note = (f"{pages} pages asked now to resolve {resolved.universe}; the load asks them again"
+            + (" (and once more in its run: ETF rows come from the list)" if resolved.universe == "all_etfs"
+               else "")) if pages else ""
+    budget = PolygonResource().requests_per_minute or load_settings().requests_per_minute
+    plan = plan_load(conn, [resolved], last_completed_session(), budget_per_minute=budget, list_note=note,
+                     list_calls=pages * (2 if resolved.universe == "all_etfs" else 1))
+    print(f"tickstock: dry run of {_what(resolved)}: nothing written, no run launched")
+    for line in plan.lines():
+        print(f"tickstock: {line}" if not line.startswith("  ") else line)
+    return 0
+
+
+def _what(resolved: Resolved) -> str:
+    asked = resolved.universe or f"{len(resolved.symbols)} symbols"
+    return f"load {asked}, {resolved.timespan} bars from {resolved.start}"
 
 
 def _launch(request: LoadRequest, resolved: Resolved, files: dict[str, dict[str, Any]]) -> int:
@@ -133,6 +163,9 @@ def _launch(request: LoadRequest, resolved: Resolved, files: dict[str, dict[str,
                f"{bars_meta.get('rows_updated', 0)} changed, {bars_meta.get('api_calls', 0)} API calls; "
                f"run {outcome.run_id}")
     print(f"tickstock: {summary}{sandbox}")
+    if delisted := _delisted(tickers):
+        print("tickstock: delisted, stored inactive with their bars up to their last session: " + ", ".join(
+            f"{symbol} (delisted {day or 'on an unknown date'})" for symbol, day in delisted))
     if unknown:
         print(f"tickstock: warning: unknown to Polygon, skipped: {', '.join(unknown)}", file=sys.stderr)
     details = {**described, "symbols": {"requested": len(tickers), "loaded": loaded, "unknown": unknown,
@@ -152,6 +185,19 @@ def _launch(request: LoadRequest, resolved: Resolved, files: dict[str, dict[str,
         return 1
     _notify(outcome.run_id, success=True, summary=summary, **details)
     return 0
+
+
+def _delisted(tickers: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """(symbol, delisting date) of the requested tickers stored inactive, whether this run or an earlier
+    one found them delisted."""
+    import sqlalchemy as sa
+
+    from tickstock_pipelines.resources.database import DatabaseResource
+
+    with DatabaseResource().get_engine().connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(
+            "SELECT symbol, delisted_date FROM symbols WHERE symbol = ANY(:t) AND NOT active ORDER BY 1"),
+            {"t": list(tickers)})]
 
 
 def _request(request: LoadRequest, resolved: Resolved) -> dict[str, Any]:

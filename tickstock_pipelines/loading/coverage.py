@@ -87,17 +87,24 @@ def missing_gaps(conn: sa.Connection, symbols: Sequence[str], timespan: Timespan
         ),
         {"symbols": list(symbols), "timespan": timespan, "default_start": default_start},
     ).all()
+    return [gap for symbol, start, loaded_start, loaded_end, last_day in rows
+            for gap in window_gaps(symbol, start, min(end, last_day) if last_day else end,
+                                   loaded_start, loaded_end)]
+
+
+def window_gaps(symbol: str, start: date, stop: date, loaded_start: date | None,
+                loaded_end: date | None) -> list[Gap]:
+    """The sessions of start..stop outside the window already requested (at most two gaps); shared by
+    `missing_gaps` and the load plan (loading/load_plan.py), so a dry run counts the gaps a run fetches."""
+    if loaded_start is None or loaded_end is None or loaded_end < start or loaded_start > stop:
+        windows = [(start, stop)]
+    else:
+        windows = [(start, loaded_start - timedelta(days=1)), (loaded_end + timedelta(days=1), stop)]
     gaps: list[Gap] = []
-    for symbol, start, loaded_start, loaded_end, last_day in rows:
-        stop = min(end, last_day) if last_day else end
-        if loaded_start is None or loaded_end is None or loaded_end < start or loaded_start > stop:
-            windows = [(start, stop)]
-        else:
-            windows = [(start, loaded_start - timedelta(days=1)), (loaded_end + timedelta(days=1), stop)]
-        for first, last in windows:
-            days = sessions_between(first, last)
-            if len(days):
-                gaps.append(Gap(symbol, days[0].astype(object), days[-1].astype(object)))
+    for first, last in windows:
+        days = sessions_between(first, last)
+        if len(days):
+            gaps.append(Gap(symbol, days[0].astype(object), days[-1].astype(object)))
     return gaps
 
 
