@@ -1,8 +1,9 @@
 """`tickstock load --dry-run` as users run it, against a sandbox of the test's own (its request log counts
-every call): it makes no details or bar call, writes nothing (every table's row count, Dagster's runs,
-events and dynamic partitions included, as the instance lives in the same database), and its calls by
-endpoint are the calls the real load of the same request then makes; the `symbols` materialization
-carries the same plan. A load that meets a delisted ticker names it, with its delisting date."""
+every call): it makes no details or bar call, writes nothing (every table's row count and contents,
+Dagster's runs, events and dynamic partitions included, as the instance lives in the same database),
+and its calls by endpoint are the calls the real load of the same request then makes; the `symbols`
+materialization carries the same plan. A load that meets a delisted ticker names it, with its
+delisting date."""
 
 from __future__ import annotations
 
@@ -43,17 +44,18 @@ def env(database_uri: str, redis_url: str, sandbox: SandboxServer) -> dict[str, 
     return environment
 
 
-def _row_counts(database_uri: str) -> dict[str, int]:
-    """Rows of every table in the database: the application's and Dagster's (runs, event log, dynamic
-    partitions), which `tickstock` keeps in the same database when DATABASE_URI is set."""
+def _row_counts(database_uri: str) -> dict[str, tuple[int, str]]:
+    """Rows of every table in the database, and a digest of their contents (an update shows too): the
+    application's and Dagster's (runs, event log, dynamic partitions), which `tickstock` keeps in the
+    same database when DATABASE_URI is set."""
     with sa.create_engine(database_uri).connect() as conn:
         tables = conn.execute(sa.text(
             "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) "
             "  FROM information_schema.tables "
             "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"
         )).scalars().all()
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
-                for t in tables}
+        digest = "SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {} x"
+        return {t: tuple(conn.execute(sa.text(digest.format(t))).one()) for t in tables}
 
 
 def _calls(sandbox: SandboxServer) -> Counter[str]:
@@ -76,7 +78,7 @@ def _expected(plan: dict[str, int]) -> Counter[str]:
 def _dry_run_then_load(env: dict[str, str], database_uri: str, sandbox: SandboxServer,
                        *request: str) -> tuple[dict[str, int], str]:
     """The dry run's plan, checked to have made no details or bar call and written nothing, and that the
-    real load then makes exactly its calls; returns the plan and the load's stdout."""
+    real load then makes exactly its calls; returns the plan and what the dry run printed."""
     rows, before = _row_counts(database_uri), _calls(sandbox)
     dry = tickstock(env, "load", *request, "--dry-run")
     assert dry.returncode == 0, dry.stderr[-3000:]
@@ -89,7 +91,7 @@ def _dry_run_then_load(env: dict[str, str], database_uri: str, sandbox: SandboxS
     load = tickstock(env, "load", *request)
     assert load.returncode == 0, load.stderr[-3000:]
     assert _calls(sandbox) - before == _expected(plan), dry.stdout
-    return plan, load.stdout
+    return plan, dry.stdout
 
 
 def _symbols_metadata(database_uri: str, tmp_path: Path) -> dict[str, object]:
@@ -123,11 +125,10 @@ def test_dow30_for_a_month_plans_grouped_daily_calls_nothing_and_the_load_makes_
 def test_per_ticker_plan_counts_known_and_new_symbols_and_the_load_makes_its_calls(
         env: dict[str, str], database_uri: str, sandbox: SandboxServer) -> None:
     assert tickstock(env, "load", "--symbols", "AAPL", "--months", "1").returncode == 0
-    before = _calls(sandbox)
-    dry = tickstock(env, "load", "--symbols", "AAPL,MSFT,KO", "--years", "2", "--dry-run")
-    assert "3 requested: 2 new (MSFT, KO), 1 known (AAPL)" in dry.stdout, dry.stdout
-    assert "at 300 requests a minute" in dry.stdout and _calls(sandbox) == before
-    plan, _ = _dry_run_then_load(env, database_uri, sandbox, "--symbols", "AAPL,MSFT,KO", "--years", "2")
+    request = ("--symbols", "AAPL,MSFT,KO", "--years", "2")
+    plan, said_plan = _dry_run_then_load(env, database_uri, sandbox, *request)
+    assert "3 requested: 2 new (MSFT, KO), 1 known (AAPL)" in said_plan, said_plan
+    assert "at 300 requests a minute" in said_plan
     # AAPL is owed the history before its month, MSFT and KO all of it: one aggregates call each
     assert (plan["ticker details"], plan["aggregates"], plan["grouped daily"]) == (2, 3, 0)
 
