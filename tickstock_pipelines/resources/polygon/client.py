@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from datetime import date
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -156,18 +156,17 @@ class PolygonClient:
                     page.rejected.append(parsed)
             yield page
 
-    def grouped_daily(self, session: date, *, adjusted: bool = True) -> GroupedPage:
-        """Every US stock's bar for one session (one request, usually ~10k bars)."""
+    def grouped_daily(self, session: date, *, adjusted: bool = True,
+                      tickers: Container[str] | None = None) -> GroupedPage:
+        """Every US stock's bar for one session (~10k bars); only `tickers`' validated when given."""
         path = f"/v2/aggs/grouped/locale/us/market/stocks/{session.isoformat()}"
-        page = GroupedPage()
-        params = {"adjusted": str(adjusted).lower()}
+        page, params = GroupedPage(), {"adjusted": str(adjusted).lower()}
         for raw_bars in self._pages("grouped_daily", path, params, f"grouped daily {session}"):
             for raw in raw_bars:
-                parsed = parse_bar(raw, _ticker_of(raw, "?"), GroupedBar)
-                if isinstance(parsed, GroupedBar):
-                    page.bars.append(parsed)
-                else:
-                    page.rejected.append(parsed)
+                ticker = _ticker_of(raw, "?")
+                if tickers is None or ticker in tickers:  # skipped: the caller does not want it
+                    parsed = parse_bar(raw, ticker, GroupedBar)
+                    (page.bars if isinstance(parsed, GroupedBar) else page.rejected).append(parsed)
         return page
 
     def splits(self, *, ticker: str | None = None, execution_date_gte: date | None = None) -> Iterator[Split]:
