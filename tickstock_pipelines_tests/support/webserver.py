@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +63,39 @@ def running_webserver(dagster_home: Path, storage_uri: str, app_uri: str) -> Ite
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+
+
+@contextmanager
+def running_tickstock_ui(dagster_home: Path, storage_uri: str, env: dict[str, str]) -> Iterator[str]:
+    """`tickstock ui` as operators run it (webserver and daemon on one instance); yields its base URL."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(storage_uri)))
+    port = free_port()
+    log_path = dagster_home / "ui.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "tickstock_pipelines.cli", "ui", "--port", str(port)],
+                               env={**env, "DAGSTER_HOME": str(dagster_home)}, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log_path.read_text()[-3000:]
+            try:
+                if requests.get(f"{base_url}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "tickstock ui did not answer within 120 s"
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 
