@@ -61,11 +61,26 @@ class Settings:
         return not self.polygon_api_key
 
 
-# What the definitions configure the Polygon resource with, as EnvVars: the UI shows which variable sets
-# what (never the key's value). Dagster fails a run on an unset EnvVar, so `export_resource_environment`
-# sets each one the environment lacks to "" (unset: no key is the sandbox, no root is api.polygon.io,
-# no Redis URL is the embedded Redis).
-RESOURCE_ENVIRONMENT = ("POLYGON_API_KEY", "POLYGON_BASE_URL", "REDIS_URL")
+def requests_per_minute(text: str | None, *, sandbox: bool) -> float:
+    """POLYGON_REQUESTS_PER_MINUTE as a number; empty means the free plan's 5 with a key, unthrottled
+    against the sandbox. One line says what is wrong with any other value."""
+    if not text:
+        return SANDBOX_REQUESTS_PER_MINUTE if sandbox else DEFAULT_REQUESTS_PER_MINUTE
+    try:
+        rpm = float(text)
+    except ValueError:
+        raise ValueError(f"POLYGON_REQUESTS_PER_MINUTE must be a number, got {text!r}") from None
+    if not rpm > 0 or rpm == float("inf"):
+        raise ValueError(f"POLYGON_REQUESTS_PER_MINUTE must be a positive number, got {text!r}")
+    return rpm
+
+
+# What the definitions configure the resources with, as EnvVars (`tickstock_pipelines/resources/`): the
+# UI shows which variable sets what (never the key's value). Dagster fails a run on an unset EnvVar, so
+# `export_resource_environment` sets each one the environment lacks to "" (unset: no key is the sandbox,
+# no root is api.polygon.io, no budget is the mode's default, no URI or URL is the embedded server).
+RESOURCE_ENVIRONMENT = ("DATABASE_URI", "POLYGON_API_KEY", "POLYGON_BASE_URL", "POLYGON_REQUESTS_PER_MINUTE",
+                        "REDIS_URL")
 
 
 def export_resource_environment() -> None:
@@ -82,14 +97,7 @@ def load_settings() -> Settings:
     home = Path(os.environ.get("TICKSTOCK_HOME") or ".tickstock").expanduser().resolve()
     database_uri = os.environ.get("DATABASE_URI") or None
     api_key = os.environ.get("POLYGON_API_KEY") or None
-    default_rpm = DEFAULT_REQUESTS_PER_MINUTE if api_key else SANDBOX_REQUESTS_PER_MINUTE
-    rpm_text = os.environ.get("POLYGON_REQUESTS_PER_MINUTE") or str(default_rpm)
-    try:
-        rpm = float(rpm_text)
-    except ValueError as exc:
-        raise ValueError(f"POLYGON_REQUESTS_PER_MINUTE must be a number, got {rpm_text!r}") from exc
-    if rpm <= 0:
-        raise ValueError(f"POLYGON_REQUESTS_PER_MINUTE must be positive, got {rpm_text!r}")
+    rpm = requests_per_minute(os.environ.get("POLYGON_REQUESTS_PER_MINUTE"), sandbox=not api_key)
     return Settings(
         tickstock_home=home,
         database_uri=normalise_postgres_uri(database_uri) if database_uri else None,

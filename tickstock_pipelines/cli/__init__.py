@@ -46,10 +46,10 @@ def database_unreachable() -> str | None:
     starts: Dagster's storage would otherwise retry for seconds and print a warning per attempt."""
     import sqlalchemy as sa
 
-    from tickstock_pipelines.resources.database import DatabaseResource
+    from tickstock_pipelines.resources import DATABASE, in_force
 
     try:
-        with DatabaseResource().get_engine().connect():
+        with in_force(DATABASE).get_engine().connect():
             return None
     except sa.exc.OperationalError as exc:
         return unreachable(exc)

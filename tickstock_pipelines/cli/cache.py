@@ -123,7 +123,7 @@ def _tickers(text: str | None) -> list[str] | None:
 def report_handler(args: argparse.Namespace) -> int:
     from tickstock_pipelines.cache.config import CacheConfigError, load_config
     from tickstock_pipelines.cache.report import build_report, render_json, render_text
-    from tickstock_pipelines.resources.database import DatabaseResource
+    from tickstock_pipelines.resources import DATABASE, in_force
 
     try:
         tickers = _tickers(args.symbols)
@@ -136,7 +136,7 @@ def report_handler(args: argparse.Namespace) -> int:
     if reason := database_unreachable():
         print(f"tickstock: error: {reason}", file=sys.stderr)
         return 2
-    report = build_report(DatabaseResource().get_engine(), config, environment=args.environment,
+    report = build_report(in_force(DATABASE).get_engine(), config, environment=args.environment,
                           symbols_filter=tickers)
     print(render_json(report) if args.json else render_text(report))
     _deliver_missed()
@@ -147,9 +147,8 @@ def _deliver_missed() -> None:
     """A command that sends nothing of its own still delivers what Redis missed: oldest
     first, once. A load and a rebuild do it before their own messages, the daemon on a sensor tick."""
     from tickstock_pipelines.notifications import deliver_missed
-    from tickstock_pipelines.resources.database import DatabaseResource
-    from tickstock_pipelines.resources.redis import RedisResource
+    from tickstock_pipelines.resources import DATABASE, REDIS, in_force
 
-    if delivered := deliver_missed(RedisResource(), DatabaseResource()):
+    if delivered := deliver_missed(in_force(REDIS), in_force(DATABASE)):
         print(f"tickstock: delivered {delivered} missed notifications", file=sys.stderr)
 

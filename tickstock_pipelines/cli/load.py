@@ -73,8 +73,8 @@ def load_handler(args: argparse.Namespace) -> int:
     from tickstock_pipelines.loading.request import LoadRequest, resolve
     from tickstock_pipelines.loading.requests import LoadInputError
     from tickstock_pipelines.market_calendar import last_completed_session
-    from tickstock_pipelines.resources.database import DatabaseResource
-    from tickstock_pipelines.resources.polygon import PolygonError, PolygonResource
+    from tickstock_pipelines.resources import DATABASE, POLYGON, in_force
+    from tickstock_pipelines.resources.polygon import PolygonError
 
     try:
         files = _config_files(args)
@@ -86,11 +86,11 @@ def load_handler(args: argparse.Namespace) -> int:
                           priority=args.priority)
     client = None
     try:
-        engine = DatabaseResource().get_engine()
+        engine = in_force(DATABASE).get_engine()
         with engine.connect() as conn:
             def polygon_client() -> Any:
                 nonlocal client
-                client = client or PolygonResource().get_client()
+                client = client or in_force(POLYGON).get_client()
                 return client
             resolved = resolve(request, conn, last_completed_session(), polygon_client)
             if args.dry_run:

@@ -23,6 +23,7 @@ from tickstock_pipelines.notifications.messages import (
     run_tags,
     universe_updates_message,
 )
+from tickstock_pipelines.resources import DATABASE, REDIS, in_force
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
 
@@ -49,9 +50,9 @@ def notify_rebuild_failed(redis: RedisResource, database: DatabaseResource, erro
 
 
 def notify_admin(message: dict, *, run_id: str | None) -> Delivery:
-    """One admin message from outside a run (`tickstock load`, the dead-run reaper), on the resources'
-    defaults (REDIS_URL / DATABASE_URI or the embedded servers)."""
-    return publish_all(RedisResource(), DatabaseResource(), [(ADMIN_CHANNEL, message)], run_id=run_id)
+    """One admin message from outside a run (`tickstock load`, the dead-run reaper), on the resources the
+    definitions' variables set (REDIS_URL / DATABASE_URI, empty: the embedded servers)."""
+    return publish_all(in_force(REDIS), in_force(DATABASE), [(ADMIN_CHANNEL, message)], run_id=run_id)
 
 
 def announced_in_process(tags: Mapping[str, str]) -> bool:

@@ -23,15 +23,17 @@ def _migrated(uri: str) -> str:
 
 
 def resolve_database_uri(uri: str | None = None) -> str:
-    """The given URI, else DATABASE_URI, else the embedded server; migrated once per process."""
-    resolved = normalise_postgres_uri(uri) if uri else embedded.database_uri(load_settings())
+    """The given URI, else the embedded server under TICKSTOCK_HOME; migrated once per process."""
+    home = load_settings().tickstock_home
+    resolved = normalise_postgres_uri(uri) if uri else embedded.embedded_postgres_uri(home)
     return _migrated(resolved)
 
 
 class DatabaseResource(ConfigurableResource):
-    """PostgreSQL holding symbols, bars and cache entries (DATABASE_URI or the embedded server)."""
+    """PostgreSQL holding symbols, bars and cache entries (EnvVar('DATABASE_URI') or the embedded server)."""
 
-    uri: str | None = Field(default=None, description="libpq URI; unset → DATABASE_URI or embedded")
+    uri: str | None = Field(default=None, description="libpq URI, EnvVar('DATABASE_URI'); unset or empty → "
+                                                      "embedded")
 
     def get_uri(self) -> str:
         return resolve_database_uri(self.uri)

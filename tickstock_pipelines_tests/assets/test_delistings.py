@@ -85,7 +85,7 @@ def test_a_load_stores_delisted_tickers_inactive_with_bars_to_their_last_session
 def test_the_monthly_refresh_marks_new_delistings_inactive_and_the_rebuild_drops_them(
         instance: DagsterInstance, database_uri: str, redis_url: str, sandbox: SandboxServer,
         redis_client: Any) -> None:
-    resources = _resources(database_uri, redis_url, sandbox, requests_per_minute=600)
+    resources = _resources(database_uri, redis_url, sandbox, requests_per_minute="600")
     dow30 = list(index_universe("dow30"))
     assert run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30,
                     ["symbols", "ohlcv_daily"]).success
@@ -124,7 +124,7 @@ def test_the_monthly_refresh_marks_new_delistings_inactive_and_the_rebuild_drops
 
 def test_the_monthly_details_batch_is_sized_to_the_budget_oldest_first(
         instance: DagsterInstance, database_uri: str, redis_url: str, sandbox: SandboxServer) -> None:
-    resources = _resources(database_uri, redis_url, sandbox, requests_per_minute=600)
+    resources = _resources(database_uri, redis_url, sandbox, requests_per_minute="600")
     dow30 = list(index_universe("dow30"))
     assert run_load(instance, resources, {"universe": "dow30", "months": 1}, dow30, ["symbols"]).success
     with sa.create_engine(database_uri).begin() as conn:  # AAPL and MSFT hold the oldest details

@@ -1,5 +1,6 @@
-"""PolygonResource: nothing read or started until a run asks for a client; the key from the environment
-(or an EnvVar) selects the real API, no key selects the sandbox, and callers can tell which."""
+"""PolygonResource: nothing read or started until a run asks for a client; a key (an EnvVar in the
+definitions) selects the real API, no key selects the sandbox, and callers can tell which. The client
+reads no variable itself: the resource's fields are all there is."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from dagster import Definitions, EnvVar, asset
 
 from tickstock_pipelines import settings as settings_module
+from tickstock_pipelines.resources import POLYGON, in_force
 from tickstock_pipelines.resources.polygon import PolygonResource, PolygonRetriesExhausted
 from tickstock_pipelines_tests.support.fake_polygon import CANARY, DETAILS_OK, FakePolygon
 from tickstock_sandbox import SANDBOX_API_KEY
@@ -53,25 +55,48 @@ def test_without_a_key_the_client_uses_the_homes_sandbox(redis_url: str, test_ho
         assert details is not None and details.name == "Apple Inc."
 
 
-def test_without_a_key_polygon_base_url_still_wins(fake: FakePolygon, redis_url: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("POLYGON_BASE_URL", fake.base_url)
-    with PolygonResource(redis_url=redis_url).get_client() as client:
+def test_without_a_key_the_given_base_url_still_wins(fake: FakePolygon, redis_url: str) -> None:
+    with PolygonResource(base_url=fake.base_url, redis_url=redis_url).get_client() as client:
         assert client.sandbox is True and client.ticker_details("AAPL") is not None
     assert fake.requests[0]["auth"] == f"Bearer {SANDBOX_API_KEY}"
 
 
-def test_key_url_and_budget_come_from_the_environment_at_run_time(fake: FakePolygon, redis_url: str,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    resource = PolygonResource(redis_url=redis_url)  # built before the environment is set, as Definitions do
-    monkeypatch.setenv("POLYGON_API_KEY", CANARY)
+def test_key_url_and_budget_come_from_the_definitions_variables_at_run_time(
+        fake: FakePolygon, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resource the definitions register, resolved as a run (or `tickstock load`) resolves it."""
+    monkeypatch.setenv("POLYGON_API_KEY", CANARY)  # set after the resource was built at import
     monkeypatch.setenv("POLYGON_BASE_URL", fake.base_url)
     monkeypatch.setenv("POLYGON_REQUESTS_PER_MINUTE", "120")
-    with resource.get_client() as client:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    with in_force(POLYGON).get_client() as client:
         assert client.sandbox is False and client.base_url == fake.base_url
         assert client._limiter is not None and client._limiter.interval == 0.5
         assert client.ticker_details("AAPL") is not None
     assert fake.requests[0]["auth"] == f"Bearer {CANARY}"
+
+
+def test_the_client_reads_no_variable_of_its_own(fake: FakePolygon, redis_url: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Variables reach the client only through the fields: a resource without them is the sandbox at
+    its own pace, whatever the environment says."""
+    monkeypatch.setenv("POLYGON_API_KEY", CANARY)
+    monkeypatch.setenv("POLYGON_BASE_URL", fake.base_url)
+    monkeypatch.setenv("POLYGON_REQUESTS_PER_MINUTE", "120")
+    with PolygonResource(redis_url=redis_url).get_client() as client:
+        assert client.sandbox is True and client.base_url != fake.base_url
+        assert client._limiter is not None and client._limiter.requests_per_minute == 60_000
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("budget", ["fast", "0", "-5", "nan"])
+def test_a_bad_budget_is_one_line_before_any_call(fake: FakePolygon, redis_url: str, budget: str) -> None:
+    resource = PolygonResource(api_key=CANARY, base_url=fake.base_url, redis_url=redis_url,
+                               requests_per_minute=budget)
+    one_line = r"^POLYGON_REQUESTS_PER_MINUTE must be a (positive )?number, got"
+    with pytest.raises(ValueError, match=one_line) as exc:
+        resource.get_client()
+    assert "\n" not in str(exc.value) and CANARY not in str(exc.value)
+    assert fake.requests == []
 
 
 def test_explicit_fields_win_over_the_environment(fake: FakePolygon, redis_url: str,
@@ -79,7 +104,7 @@ def test_explicit_fields_win_over_the_environment(fake: FakePolygon, redis_url: 
     monkeypatch.setenv("OTHER_POLYGON_KEY", CANARY)
     monkeypatch.setenv("POLYGON_BASE_URL", "http://127.0.0.1:9")
     resource = PolygonResource(api_key=EnvVar("OTHER_POLYGON_KEY"), base_url=fake.base_url,
-                               requests_per_minute=6000, redis_url=redis_url, timeout_seconds=3,
+                               requests_per_minute="6000", redis_url=redis_url, timeout_seconds=3,
                                max_retries=1, budget_key="test:budget:explicit")
     with resource.process_config_and_initialize_cm() as initialised:  # resolves EnvVar, as a run does
         with initialised.get_client() as client:
@@ -93,7 +118,7 @@ def test_the_time_allowed_for_429s_reaches_the_client(fake: FakePolygon, redis_u
     """rate_limited_max_seconds is a resource setting: a run can bound how long it waits out 429s."""
     fake.routes["/v3/reference/tickers/AAPL"] = lambda q: (429, {"status": "ERROR"}, {"Retry-After": "0.1"})
     resource = PolygonResource(api_key=CANARY, base_url=fake.base_url, redis_url=redis_url,
-                               requests_per_minute=100_000, rate_limited_max_seconds=0.3, max_retries=1)
+                               requests_per_minute="100000", rate_limited_max_seconds=0.3, max_retries=1)
     with resource.get_client() as client, pytest.raises(PolygonRetriesExhausted,
                                                         match=r"longer than the 0\.3 s allowed"):
         client.ticker_details("AAPL")

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from dagster import AssetExecutionContext, asset, materialize
+from dagster import AssetExecutionContext, EnvVar, asset, materialize
 
 from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_sandbox import SandboxServer
@@ -29,7 +29,8 @@ def test_with_a_key_the_same_client_talks_to_the_given_api(redis_url: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLYGON_API_KEY", CANARY)
     with SandboxServer() as api:
-        resource = PolygonResource(base_url=api.base_url, redis_url=redis_url)
+        resource = PolygonResource(api_key=EnvVar("POLYGON_API_KEY"), base_url=api.base_url,
+                                   redis_url=redis_url)
 
         @asset
         def probe(context: AssetExecutionContext, polygon: PolygonResource) -> None:
@@ -45,29 +46,3 @@ def test_with_a_key_the_same_client_talks_to_the_given_api(redis_url: str,
         logs = "\n".join(str(e) for e in result.all_events)
         assert CANARY not in logs and CANARY not in repr(resource)
 
-
-def test_the_definitions_set_it_by_environment_variables_the_ui_names(
-        redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Key, API root and Redis URL are EnvVars in the definitions: the UI names the variables (never the
-    key's value), and a run reads them."""
-    from dagster import EnvVar
-
-    from tickstock_pipelines.definitions import defs
-
-    polygon = defs.resources["polygon"]
-    fields = ("api_key", "base_url", "redis_url")
-    assert all(isinstance(getattr(polygon, f), EnvVar) for f in fields)
-    assert [getattr(polygon, f).env_var_name for f in fields] == ["POLYGON_API_KEY", "POLYGON_BASE_URL",
-                                                                 "REDIS_URL"]
-    monkeypatch.setenv("POLYGON_API_KEY", CANARY)
-    monkeypatch.setenv("POLYGON_BASE_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    seen: dict[str, object] = {}
-
-    @asset
-    def probe(polygon: PolygonResource) -> None:
-        with polygon.get_client() as client:
-            seen.update(base_url=client.base_url, sandbox=client.sandbox)
-
-    assert materialize([probe], resources={"polygon": polygon}).success
-    assert seen == {"base_url": "http://127.0.0.1:9", "sandbox": False}

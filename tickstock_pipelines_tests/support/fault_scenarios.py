@@ -103,14 +103,15 @@ SCENARIOS = (
 # A third of the requests answer 429 for over a minute of a 90/min budget (the 4 threads of a loader take
 # turns, so a retry that ignored Retry-After would still come up to 4 × 0.67 s later: 4 s tells them apart).
 STORM_BUDGET = 90.0
+STORM_RPM = f"{STORM_BUDGET:g}"  # as the resource takes it: the text of POLYGON_REQUESTS_PER_MINUTE
 MINUTE_STORMS = (
     Scenario("429 storm over a minute of a 90/min budget, Retry-After 4 s", "daily_aggregates",
              ({"kind": "429", "every": 3, "retry_after": 4.0},),
-             polygon={"requests_per_minute": STORM_BUDGET, "budget_key": "tickstock:test:storm:retry-after"},
+             polygon={"requests_per_minute": STORM_RPM, "budget_key": "tickstock:test:storm:retry-after"},
              min_fault_share=0.30),
     Scenario("429 storm over a minute of a 90/min budget, no Retry-After, 1 s backoff", "daily_aggregates",
              ({"kind": "429", "every": 3},),
-             polygon={"requests_per_minute": STORM_BUDGET, "budget_key": "tickstock:test:storm:backoff",
+             polygon={"requests_per_minute": STORM_RPM, "budget_key": "tickstock:test:storm:backoff",
                       "backoff_seconds": 1.0},
              min_fault_share=0.30),
 )

@@ -1,14 +1,13 @@
 """The Polygon resource: the real API with a key, the local sandbox without one; same client either way.
 
-Nothing is read or started when the resource is imported or constructed. The definitions give the key,
-the API root and the Redis URL as `EnvVar`s, so the UI shows which variable sets each (never the key's
-value); an empty value means unset, and `get_client()` then falls back as each field says. A literal
-string given as `api_key` would be stored by Dagster as a config default in the job snapshot.
+Nothing is read or started when the resource is imported or constructed, and `get_client()` reads no
+environment variable: the definitions set the key, the API root, the budget and the Redis URL as
+`EnvVar`s, so the UI shows which variable sets each (never the key's value) and a run uses exactly that.
+An empty value means unset, and each field says what unset means. A literal string given as `api_key`
+would be stored by Dagster as a config default in the job snapshot.
 """
 
 from __future__ import annotations
-
-import os
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -22,13 +21,14 @@ class PolygonResource(ConfigurableResource):
 
     api_key: str | None = Field(
         default=None, repr=False,
-        description="EnvVar('POLYGON_API_KEY'); unset or empty → POLYGON_API_KEY, else the sandbox")
+        description="EnvVar('POLYGON_API_KEY'); unset or empty → the offline sandbox")
     base_url: str | None = Field(
         default=None,
         description="API root, EnvVar('POLYGON_BASE_URL'); unset or empty → api.polygon.io with a key, "
                     "the local sandbox without one")
-    requests_per_minute: float | None = Field(
-        default=None, description="budget shared by every process; unset → POLYGON_REQUESTS_PER_MINUTE")
+    requests_per_minute: str | None = Field(
+        default=None, description="budget shared by every process, EnvVar('POLYGON_REQUESTS_PER_MINUTE'); "
+                                  "unset or empty → 5 (the free plan) with a key, unthrottled in the sandbox")
     redis_url: str | None = Field(default=None, description="Redis holding the shared budget, "
                                                             "EnvVar('REDIS_URL'); unset or empty → embedded")
     timeout_seconds: float = Field(default=30.0, description="connect and read timeout of every request")
@@ -48,25 +48,23 @@ class PolygonResource(ConfigurableResource):
         import redis
 
         from tickstock_pipelines.resources.redis import resolve_redis_url
-        from tickstock_pipelines.settings import load_settings
+        from tickstock_pipelines.settings import DEFAULT_POLYGON_BASE_URL, load_settings, requests_per_minute
 
-        settings = load_settings()
-        api_key = self.api_key or settings.polygon_api_key
-        sandbox = not api_key
+        sandbox = not self.api_key
+        rpm = requests_per_minute(self.requests_per_minute, sandbox=sandbox)  # bad budget: fail before a call
         if sandbox:
             from tickstock_sandbox import SANDBOX_API_KEY, ensure_sandbox
 
             api_key = SANDBOX_API_KEY
-            base_url = self.base_url or os.environ.get("POLYGON_BASE_URL") or ensure_sandbox(
-                settings.tickstock_home)
+            base_url = self.base_url or ensure_sandbox(load_settings().tickstock_home)
         else:
-            base_url = self.base_url or settings.polygon_base_url
+            api_key, base_url = str(self.api_key), (self.base_url or DEFAULT_POLYGON_BASE_URL).rstrip("/")
         redis_client = redis.Redis.from_url(resolve_redis_url(self.redis_url), socket_timeout=10,
                                             socket_connect_timeout=10)
-        limiter = SharedRateLimiter(redis_client, self.requests_per_minute or settings.requests_per_minute,
-                                    key=self.budget_key, max_wait_seconds=self.max_wait_seconds)
+        limiter = SharedRateLimiter(redis_client, rpm, key=self.budget_key,
+                                    max_wait_seconds=self.max_wait_seconds)
         return PolygonClient(
-            api_key=str(api_key), base_url=base_url, limiter=limiter, sandbox=sandbox,
+            api_key=api_key, base_url=base_url, limiter=limiter, sandbox=sandbox,
             timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
             backoff_seconds=self.backoff_seconds, rate_limited_max_seconds=self.rate_limited_max_seconds,
             concurrency=self.concurrency,
