@@ -65,3 +65,15 @@ def make_client(base_url: str, **kwargs: Any) -> PolygonClient:
 
 
 DETAILS_OK: Reply = (200, {"status": "OK", "results": {"ticker": "AAPL", "market_cap": 3.9e12}}, {})
+
+
+def bar(t: int, o: float = 10.0, h: float = 11.0, lo: float = 9.0, c: float = 10.5,
+        v: float = 1000.0) -> dict:
+    """One aggregate bar as Polygon sends it, at epoch milliseconds `t`."""
+    return {"t": t, "o": o, "h": h, "l": lo, "c": c, "v": v, "vw": 10.2, "n": 12}
+
+
+def sequence(*replies: Reply) -> Callable[[dict], Reply]:
+    """A route answering with each reply in turn, then the last one forever."""
+    answers = list(replies)
+    return lambda query: answers.pop(0) if len(answers) > 1 else answers[0]
