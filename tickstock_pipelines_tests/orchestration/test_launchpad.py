@@ -1,7 +1,8 @@
 """The `symbols` Launchpad as a data engineer uses it, on `tickstock ui` (the webserver and the real daemon on
 one embedded instance): over GraphQL, a history beyond ten years is refused before any run exists; in
-headless Chromium, symbols typed into the Launchpad are added and their bars land through the daemon's
-sensors, with no CLI at all. Screenshots of each step go to artifacts/ui/."""
+headless Chromium, symbols typed into the Launchpad are added, a longer history asked for one of them, and
+their bars land through the daemon's sensor, with no CLI at all. Screenshots of each step go to
+artifacts/ui/."""
 
 from __future__ import annotations
 
@@ -157,7 +158,8 @@ def _type_config(page: Any, text: str) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
                     reason="headless Chromium is not installed (CI installs it and requires it)")
-def test_browser_launchpad_alone_adds_symbols_and_their_bars_land(ui: tuple[str, str]) -> None:
+def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_history(
+        ui: tuple[str, str]) -> None:
     from playwright.sync_api import sync_playwright
 
     url, app = ui
@@ -202,7 +204,27 @@ def test_browser_launchpad_alone_adds_symbols_and_their_bars_land(ui: tuple[str,
         page.goto(f"{url}/assets/ohlcv_daily?view=partitions&partition=PLTR", wait_until="networkidle")
         page.get_by_text("rows_inserted").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_add_partitions.png"))
+
+        # more history for a loaded symbol: the same Launchpad, a longer history; the sensor fetches it
+        _open_launchpad(page, url)
+        _type_config(page, "ops:\n  symbols:\n    config:\n      symbols: PLTR\n      history: SIX_MONTHS")
+        page.get_by_text("No errors").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_widen.png"))
+        page.locator("button", has_text="Materialize").last.click()
+        page.wait_for_url("**/runs/**", timeout=60_000)
+        _wait_for_bars(app, ("PLTR",), history_start(end, months=6), end, timeout=360)
+        runs = _wait_for_sensor_runs(url, "new_symbols_sensor", 2, timeout=120)
+        widened = [r for r in runs if r != backfill]
+        page.goto(f"{url}/runs/{widened[0]}", wait_until="networkidle")
+        page.get_by_text("RUN_SUCCESS").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_widen_run.png"))
+        page.goto(f"{url}/assets/ohlcv_daily?view=partitions&partition=PLTR", wait_until="networkidle")
+        page.get_by_text("rows_inserted").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_widen_partition.png"))
         browser.close()
     with sa.create_engine(app).connect() as conn:
         requests = conn.execute(sa.text("SELECT symbols, start_date FROM load_requests")).all()
-    assert [(sorted(s), d) for s, d in requests] == [(sorted(ADDED), history_start(end, months=1))]
+    assert [(sorted(s), d) for s, d in requests] == [(sorted(ADDED), history_start(end, months=1)),
+                                                     (["PLTR"], history_start(end, months=6))]
+    stored = _stored(app, ADDED)  # the other symbols keep the month they asked for
+    assert min(stored["SMCI"]) == min(stored["ARM"]) >= history_start(end, months=1)
