@@ -89,10 +89,10 @@ class LoadPlan:
 
     def bars_line(self) -> str:
         bars = "/".join(self.timespans)
-        if self.first is None:
-            return f"{bars} bars: nothing missing"
-        cut = (f"; the plan's remembered horizon ({self.horizon.years} years, from {self.horizon.oldest}) "
+        cut = (f"; the plan's remembered horizon ({self.horizon.span}, from {self.horizon.oldest}) "
                f"cuts what was asked from {self.clamped_from}") if self.horizon and self.clamped_from else ""
+        if self.first is None:
+            return f"{bars} bars: nothing missing{cut}"
         return f"{bars} bars: {self.first} .. {self.last}, {self.strategy}{cut}"
 
     def lines(self) -> list[str]:
@@ -132,13 +132,13 @@ def _counted(symbols: Sequence[str], what: str) -> str:
 
 
 def duration(minutes: float | None) -> str:
-    """`42 s`, `12 min`, `2 h 31 min`; blank without a budget."""
+    """`42 s`, `1 min 12 s`, `2 h 31 min`; blank without a budget."""
     if minutes is None:
         return ""
-    if minutes < 1:
-        return f"{math.ceil(minutes * 60)} s"
     if minutes < 60:
-        return f"{math.ceil(minutes)} min"
+        whole, seconds = divmod(math.ceil(minutes * 60), 60)
+        return " ".join(part for part in (f"{whole} min" if whole else "", f"{seconds} s" if seconds else "")
+                        if part) or "0 s"
     hours, rest = divmod(math.ceil(minutes), 60)
     return f"{hours} h {rest} min"
 

@@ -32,11 +32,16 @@ class PlanLimit:
     years: int
     oldest: date  # the first day the plan serves, today
 
+    @property
+    def span(self) -> str:
+        """`1 year`, `2 years`."""
+        return f"{self.years} year" + ("s" if self.years != 1 else "")
+
     def line(self, timespan: Timespan, skipped_from: date | None = None) -> str:
         """The one line a run says about it."""
         bars = "day" if timespan == "day" else "minute"
         older = f"; history before it (asked from {skipped_from}) is not loaded" if skipped_from else ""
-        return (f"plan limit: the Polygon plan serves {self.years} years of {bars} bars (from "
+        return (f"plan limit: the Polygon plan serves {self.span} of {bars} bars (from "
                 f"{self.oldest}){older}; remembered, later runs do not ask beyond it")
 
 

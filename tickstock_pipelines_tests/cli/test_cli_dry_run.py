@@ -142,3 +142,11 @@ def test_a_load_names_the_delisted_tickers_it_stored_with_their_delisting_date(
     dates = {t: sandbox.state.securities[t].delisted for t in ("HOLX", "PARA")}
     assert line == ("tickstock: delisted, stored inactive with their bars up to their last session: "
                     f"HOLX (delisted {dates['HOLX']}), PARA (delisted {dates['PARA']})")
+
+
+def test_a_minute_load_is_planned_as_the_minute_run_makes_it(
+        env: dict[str, str], database_uri: str, sandbox: SandboxServer) -> None:
+    plan, _ = _dry_run_then_load(env, database_uri, sandbox, "--symbols", "AAPL,MSFT", "--months", "1",
+                                 "--timespan", "minute")
+    # a month of minute bars is one page a symbol; the minute run does not look for splits
+    assert (plan["ticker details"], plan["aggregates"], plan["splits"], plan["grouped daily"]) == (2, 2, 0, 0)

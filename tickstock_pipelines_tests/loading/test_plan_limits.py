@@ -15,6 +15,9 @@ from tickstock_pipelines.market_calendar import last_completed_session, sessions
 from tickstock_pipelines_tests.support.cli_helpers import stray_lines, tickstock
 from tickstock_sandbox import SandboxConfig, SandboxServer
 
+GROUPED = "/v2/aggs/grouped/locale/us/market/stocks/{date}"
+AGGS = "/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}"
+
 
 @pytest.fixture
 def two_year_plan() -> Iterator[SandboxServer]:
@@ -89,3 +92,46 @@ def test_the_newest_session_not_yet_available_to_the_plan_is_left_for_the_next_r
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT max(date), count(*) FILTER (WHERE date = :d) FROM ohlcv_daily"),
                             {"d": end}).one() == (end, 2)
+
+
+@pytest.fixture
+def one_year_plan() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(plan_history_years=1)) as server:
+        yield server
+
+
+def test_a_grouped_daily_load_beyond_the_plan_stores_what_it_reaches_and_never_asks_beyond_again(
+        database_uri: str, redis_url: str, one_year_plan: SandboxServer) -> None:
+    """381 ETFs over 13 months: grouped daily (one call a session) beats aggregates (one a symbol), and
+    the oldest sessions answer the plan's 403: the ETFs get the year the plan serves."""
+    env = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
+           "POLYGON_BASE_URL": one_year_plan.base_url}
+    env.pop("DAGSTER_HOME", None)
+    request = ("load", "--universe", "all_etfs", "--months", "13")
+    result = tickstock(env, *request)
+    assert result.returncode == 0, result.stderr[-3000:]
+    about_plan = [line for line in result.stderr.splitlines() if "plan limit" in line]
+    assert len(about_plan) == 1 and "serves 1 year of day bars" in about_plan[0], result.stderr[-3000:]
+    assert stray_lines(result.stderr) == []
+    calls, refused = one_year_plan.stats()["by_endpoint"], _refused(one_year_plan)
+    assert refused >= 1  # the oldest grouped sessions answered the plan's 403
+    assert calls[GROUPED] > 200 and calls.get(AGGS, 0) <= 3, calls  # grouped, plus the horizon's probes
+    oldest, end = years_before(today(), 1), last_completed_session()
+    served = sessions_between(oldest, end)
+    with sa.create_engine(database_uri).connect() as conn:
+        spans = set(conn.execute(sa.text(
+            "SELECT min(date), max(date), count(*) FROM ohlcv_daily GROUP BY symbol")).all())
+        etfs = conn.execute(sa.text("SELECT count(*) FROM symbols WHERE type = 'ETF'")).scalar_one()
+        stored = conn.execute(sa.text("SELECT count(DISTINCT symbol) FROM ohlcv_daily")).scalar_one()
+        remembered = conn.execute(sa.text("SELECT timespan, years FROM plan_limits")).all()
+    assert etfs == stored > 300 and remembered == [("day", 1)]
+    assert spans == {(served[0].astype(object), end, len(served))}  # every ETF listed before the horizon
+    bars = calls[GROUPED] + calls.get(AGGS, 0)
+
+    dry = tickstock(env, *request, "--dry-run")  # the plan knows the horizon: nothing left to ask
+    horizon = f"day bars: nothing missing; the plan's remembered horizon (1 year, from {oldest}) cuts"
+    assert dry.returncode == 0 and horizon in dry.stdout, dry.stdout + dry.stderr[-2000:]
+    again = tickstock(env, *request)
+    assert again.returncode == 0, again.stderr[-3000:]
+    after = one_year_plan.stats()["by_endpoint"]
+    assert _refused(one_year_plan) == refused and after[GROUPED] + after.get(AGGS, 0) == bars
