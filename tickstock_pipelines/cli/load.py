@@ -111,14 +111,18 @@ def _dry_run(conn: Any, resolved: Resolved, client: Any) -> int:
     """Print the plan of this load; only the ticker list of a listed universe has been asked for."""
     from tickstock_pipelines.loading.load_plan import plan_load
     from tickstock_pipelines.market_calendar import last_completed_session
-    from tickstock_pipelines.resources.polygon import PolygonResource
-    from tickstock_pipelines.settings import load_settings
+    from tickstock_pipelines.resources import POLYGON, in_force
+    from tickstock_pipelines.settings import requests_per_minute
 
     pages = client.calls["tickers"] if client is not None else 0
     note = (f"{pages} pages asked now to resolve {resolved.universe}; the load asks them again"
             + (" (and once more in its run: ETF rows come from the list)" if resolved.universe == "all_etfs"
                else "")) if pages else ""
-    budget = PolygonResource().requests_per_minute or load_settings().requests_per_minute
+    polygon = in_force(POLYGON)  # the budget a run would pace itself by
+    try:
+        budget = requests_per_minute(polygon.requests_per_minute, sandbox=not polygon.api_key)
+    except ValueError as exc:
+        return _error(str(exc))
     plan = plan_load(conn, [resolved], last_completed_session(), budget_per_minute=budget, list_note=note,
                      list_calls=pages * (2 if resolved.universe == "all_etfs" else 1))
     print(f"tickstock: dry run of {_what(resolved)}: nothing written, no run launched")
@@ -192,9 +196,9 @@ def _delisted(tickers: tuple[str, ...]) -> list[tuple[str, Any]]:
     one found them delisted."""
     import sqlalchemy as sa
 
-    from tickstock_pipelines.resources.database import DatabaseResource
+    from tickstock_pipelines.resources import DATABASE, in_force
 
-    with DatabaseResource().get_engine().connect() as conn:
+    with in_force(DATABASE).get_engine().connect() as conn:
         return [tuple(row) for row in conn.execute(sa.text(
             "SELECT symbol, delisted_date FROM symbols WHERE symbol = ANY(:t) AND NOT active ORDER BY 1"),
             {"t": list(tickers)})]
