@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+import redis
 import sqlalchemy as sa
 from bench_cache_rebuild import embedded_server
 from bench_results import machine, write_results
@@ -152,7 +153,17 @@ def run(scale: float, years: float, latency_ms: float, sample: int) -> dict[str,
             out["baseline"] = _baseline(home, sandbox, listed, sample, years, env)
         finally:
             sandbox.close()
+            _stop_redis(home)
     return _judge(out)
+
+
+def _stop_redis(home: Path) -> None:
+    """The embedded Redis the `tickstock` processes started daemonizes: stop it with its home."""
+    if (home / "redis").exists():
+        try:
+            redis.Redis.from_url(embedded.embedded_redis_url(home)).shutdown(nosave=True)
+        except redis.RedisError as exc:
+            print(f"warning: could not stop the embedded Redis: {exc}", file=sys.stderr)
 
 
 def _judge(out: dict[str, Any]) -> dict[str, Any]:
