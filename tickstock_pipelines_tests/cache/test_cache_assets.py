@@ -1,64 +1,31 @@
 """The cache multi-asset through Dagster on real PostgreSQL and Redis: full and subset materializations,
-metadata, checks on good and tampered data, run config, Redis notifications and Redis down."""
+metadata, checks on good and tampered data, run config; Redis notifications in
+test_cache_assets_notifications.py."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-import pytest
 import redis as redis_lib
-import sqlalchemy as sa
 
 from tickstock_pipelines.assets.cache import cache_defs, cache_entries, cache_rebuild_job
 from tickstock_pipelines.assets.cache.checks import CACHE_CHECKS
-from tickstock_pipelines.notifications import NOTIFIED_BY_CACHE, NOTIFIED_BY_TAG
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.redis import RedisResource
 from tickstock_pipelines_tests.support.cache_fixtures import (
     add_entry,
     cache_values,
     execute,
-    insert,
     raw_rows,
-    sample_universe,
 )
-
-FAMILIES = ["market_cap", "sector_leaders", "market_leaders", "themes", "industry", "etf_universes",
-            "complete", "stats", "combo"]
-CHANNELS = ["cache_updates", "universe_updates", "admin_notifications"]
-
-
-@pytest.fixture
-def resources(database_uri: str, redis_url: str) -> dict:
-    insert(database_uri, sample_universe())
-    add_entry(database_uri, "app_settings", "ui", "theme", '{"dark": true}')
-    return {"database": DatabaseResource(uri=database_uri), "redis": RedisResource(url=redis_url)}
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-def _materialize(resources: dict, instance, **kwargs) -> dg.ExecuteInProcessResult:
-    """As cache_rebuild_job runs it: tagged so the asset announces the outcome on admin_notifications."""
-    kwargs["tags"] = {NOTIFIED_BY_TAG: NOTIFIED_BY_CACHE, **kwargs.get("tags", {})}
-    return dg.materialize([cache_entries, *CACHE_CHECKS], resources=resources, instance=instance, **kwargs)
-
-
-def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    out = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        values = {k: v.value for k, v in materialization.metadata.items()}
-        out[materialization.asset_key.to_user_string()] = values
-    return out
+from tickstock_pipelines_tests.support.cache_runs import (
+    FAMILIES,
+    Subscriber,
+    materialization_metadata,
+    materialize_cache,
+)
 
 
 def _evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
@@ -84,6 +51,7 @@ def _drop_stocks_without_cap(database_uri: str) -> None:
     execute(database_uri, "DELETE FROM symbols WHERE symbol IN ('NOCAP', 'ZERO')")
 
 
+
 def test_definitions_pin_keys_groups_deps_and_job() -> None:
     specs = {spec.key.to_user_string(): spec for spec in cache_entries.specs}
     assert list(specs) == FAMILIES
@@ -106,9 +74,9 @@ def test_definitions_pin_keys_groups_deps_and_job() -> None:
 def test_full_materialization_writes_every_family_with_metadata_and_passing_checks(
         resources: dict, instance, database_uri: str) -> None:
     _drop_stocks_without_cap(database_uri)
-    result = _materialize(resources, instance)
+    result = materialize_cache(resources, instance)
     assert result.success
-    metadata = _metadata(result)
+    metadata = materialization_metadata(result)
     assert list(metadata) == FAMILIES
     market_cap = metadata["market_cap"]
     assert market_cap["dagster/row_count"] == market_cap["entries_written"] == 5
@@ -135,7 +103,7 @@ def test_full_materialization_writes_every_family_with_metadata_and_passing_chec
 
 
 def test_coverage_below_goal_warns_without_failing_the_run(resources: dict, instance) -> None:
-    result = _materialize(resources, instance)  # NOCAP, ZERO and MYST (Unknown) in no category: 15 of 18
+    result = materialize_cache(resources, instance)  # NOCAP, ZERO and MYST (Unknown) in no category: 15 of 18
     assert result.success
     coverage = _evaluations(result)[("stats", "coverage_meets_goal")]
     assert coverage.passed is False and coverage.severity == dg.AssetCheckSeverity.WARN
@@ -149,13 +117,13 @@ def test_coverage_below_goal_warns_without_failing_the_run(resources: dict, inst
 
 def test_subset_materialization_updates_only_that_family(resources: dict, instance,
                                                          database_uri: str) -> None:
-    assert _materialize(resources, instance).success
+    assert materialize_cache(resources, instance).success
     before = [r for r in raw_rows(database_uri) if r[2] != "market_cap"]
     market_cap_before = {r[3]: r for r in raw_rows(database_uri) if r[2] == "market_cap"}
     execute(database_uri, "UPDATE symbols SET market_cap = 250e9 WHERE symbol = 'JPM'")
-    result = _materialize(resources, instance, selection=["market_cap"])
+    result = materialize_cache(resources, instance, selection=["market_cap"])
     assert result.success
-    metadata = _metadata(result)
+    metadata = materialization_metadata(result)
     assert list(metadata) == ["market_cap"]
     assert metadata["market_cap"]["families_in_commit"] == "market_cap"
     assert metadata["market_cap"]["rows_updated"] == 2 and metadata["market_cap"]["universes_changed"] == 2
@@ -171,15 +139,15 @@ def test_subset_materialization_updates_only_that_family(resources: dict, instan
 
 def test_checks_fail_on_a_tampered_cache(resources: dict, instance, database_uri: str) -> None:
     _drop_stocks_without_cap(database_uri)
-    assert _materialize(resources, instance).success
+    assert materialize_cache(resources, instance).success
     execute(database_uri, "UPDATE symbols SET market_cap = 1e6 WHERE symbol = 'AAPL'")
     execute(database_uri, "UPDATE cache_entries SET value = '[\"NVDA\", \"NOPE\"]' WHERE type = 'themes' "
                           "AND name = 'AI'")
     execute(database_uri, "DELETE FROM cache_entries WHERE name = 'sector_leaders' "
                           "AND key = 'top_10_energy'")
     execute(database_uri, "UPDATE symbols SET active = false WHERE symbol = 'SPY'")
-    result = _materialize(resources, instance, selection=dg.AssetSelection.all_asset_checks())
-    assert result.success and _metadata(result) == {}  # checks only: nothing rebuilt
+    result = materialize_cache(resources, instance, selection=dg.AssetSelection.all_asset_checks())
+    assert result.success and materialization_metadata(result) == {}  # checks only: nothing rebuilt
     checks = _checks(result)
     assert checks == {("market_cap", "buckets_match_symbols"): False,
                       ("themes", "themes_hold_only_loaded_tickers"): False,
@@ -197,12 +165,12 @@ def test_append_mode_through_run_config_keeps_custom_universes(resources: dict, 
                                                                redis_client: redis_lib.Redis) -> None:
     add_entry(database_uri, "stock_universe", "custom", "mine", '["AAPL"]')
     config = {"ops": {"cache_entries": {"config": {"mode": "append"}}}}
-    result = _materialize(resources, instance, run_config=config)
-    assert result.success and _metadata(result)["complete"]["mode"] == "append"
+    result = materialize_cache(resources, instance, run_config=config)
+    assert result.success and materialization_metadata(result)["complete"]["mode"] == "append"
     assert cache_values(database_uri)[("stock_universe", "custom", "mine")] == ["AAPL"]
-    with _Subscriber(redis_client) as heard:
-        result = _materialize(resources, instance)  # replace (the default) removes it
-    assert result.success and _metadata(result)["complete"]["mode"] == "replace"
+    with Subscriber(redis_client) as heard:
+        result = materialize_cache(resources, instance)  # replace (the default) removes it
+    assert result.success and materialization_metadata(result)["complete"]["mode"] == "replace"
     assert ("stock_universe", "custom", "mine") not in cache_values(database_uri)
     messages = dict(heard)
     assert messages["cache_updates"]["stats"]["deleted"] == 1
@@ -216,8 +184,8 @@ def test_bad_config_file_fails_the_run_naming_the_line_and_writes_nothing(
     bad = tmp_path / "bad.yaml"
     bad.write_text("themes:\n  ai:\n    display_name: AI\n    tickers: [NVDA, 'no good']\n")
     before = raw_rows(database_uri)
-    with _Subscriber(redis_client) as heard:
-        result = _materialize(resources, instance, raise_on_error=False,
+    with Subscriber(redis_client) as heard:
+        result = materialize_cache(resources, instance, raise_on_error=False,
                               run_config={"ops": {"cache_entries": {"config": {"config_path": str(bad)}}}})
     assert not result.success
     assert f"{bad} line 4: themes.ai.tickers[1]" in _error_text(result)
@@ -231,142 +199,9 @@ def test_config_path_is_used_and_recorded(resources: dict, instance, database_ur
     custom = tmp_path / "mine.yaml"
     custom.write_text("themes:\n  mine:\n    display_name: Mine\n    tickers: [AAPL, JPM]\n")
     config = {"ops": {"cache_entries": {"config": {"config_path": str(custom), "environment": "TEST"}}}}
-    result = _materialize(resources, instance, run_config=config, selection=["themes"])
+    result = materialize_cache(resources, instance, run_config=config, selection=["themes"])
     assert result.success
-    assert _metadata(result)["themes"]["config_path"] == str(custom)
+    assert materialization_metadata(result)["themes"]["config_path"] == str(custom)
     assert cache_values(database_uri, "TEST")[("themes", "Mine", "list")] == ["AAPL", "JPM"]
     assert ("themes", "Mine", "list") not in cache_values(database_uri)  # DEFAULT untouched
     assert _checks(result)[("themes", "themes_hold_only_loaded_tickers")] is True
-
-
-class _Subscriber:
-    """Listens on the three channels in a thread; yields (channel, payload) in arrival order."""
-
-    def __init__(self, client: redis_lib.Redis) -> None:
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._listen, daemon=True)
-
-    def _listen(self) -> None:
-        while not self.stop.is_set():
-            message = self.pubsub.get_message(timeout=0.05)
-            if message is not None:
-                self.messages.append((message["channel"].decode(), json.loads(message["data"])))
-
-    def __enter__(self) -> list[tuple[str, dict[str, Any]]]:
-        self.pubsub.subscribe(*CHANNELS)
-        while self.pubsub.get_message(timeout=1) is not None:  # the subscribe confirmations
-            pass
-        self.thread.start()
-        return self.messages
-
-    def __exit__(self, *exc: object) -> None:
-        deadline = threading.Event()
-        deadline.wait(0.3)  # let in-flight messages arrive
-        self.stop.set()
-        self.thread.join()
-        self.pubsub.close()
-
-
-def test_redis_hears_after_the_commit_in_order_with_changes(resources: dict, instance, database_uri: str,
-                                                            redis_client: redis_lib.Redis) -> None:
-    with _Subscriber(redis_client) as heard:
-        result = _materialize(resources, instance)
-    assert result.success
-    assert [channel for channel, _ in heard] == CHANNELS
-    messages = dict(heard)
-    cache_updates = messages["cache_updates"]
-    assert cache_updates["event"] == "cache_rebuild_completed" and cache_updates["mode"] == "replace"
-    assert cache_updates["run_id"] == result.run_id
-    written = {f: m["entries_written"] for f, m in _metadata(result).items()}
-    assert {f: cache_updates["stats"][f] for f in written} == written
-    assert cache_updates["stats"]["total_entries"] == sum(written.values())
-    assert cache_updates["stats"]["deleted"] == 0
-    universes = messages["universe_updates"]["universes"]
-    assert universes["stock_universe|market_cap|mega_cap"] == {
-        "status": "created", "added": ["AAPL", "MSFT", "NVDA"], "removed": []}
-    assert messages["admin_notifications"]["status"] == "success"
-    assert execute(database_uri, "SELECT count(*) FROM missed_notifications")[0][0] == 0
-
-    # A second, unchanged rebuild tells subscribers nothing changed.
-    with _Subscriber(redis_client) as heard:
-        assert _materialize(resources, instance).success
-    assert dict(heard)["universe_updates"]["universes"] == {}
-
-
-def test_redis_down_run_succeeds_and_records_missed_notifications(resources: dict, instance,
-                                                                  database_uri: str, tmp_path: Path) -> None:
-    resources = {**resources, "redis": RedisResource(url=f"unix://{tmp_path}/no-redis.sock",
-                                                     socket_timeout_seconds=0.5)}
-    result = _materialize(resources, instance)
-    assert result.success
-    metadata = _metadata(result)
-    for family_metadata in metadata.values():
-        assert family_metadata["redis_notified"] is False
-        assert [m["channel"] for m in family_metadata["missed_notifications"]] == CHANNELS
-    assert cache_values(database_uri)[("stock_universe", "market_cap", "mega_cap")]["count"] == 3  # committed
-    rows = execute(database_uri, "SELECT channel, payload, error, run_id, delivered_at "
-                                 "FROM missed_notifications ORDER BY id")
-    assert [r.channel for r in rows] == CHANNELS
-    assert all(r.run_id == result.run_id and r.delivered_at is None and r.error for r in rows)
-    assert rows[0].payload["event"] == "cache_rebuild_completed"
-    assert "stock_universe|market_cap|mega_cap" in rows[1].payload["universes"]
-
-
-# Held open at COMMIT: a deferred constraint trigger sleeps once per transaction that writes cache_entries.
-_SLOW_COMMIT = """
-CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF current_setting('test.slept', true) IS DISTINCT FROM txid_current()::text THEN
-        PERFORM set_config('test.slept', txid_current()::text, true);
-        PERFORM pg_sleep(2);
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE OR DELETE ON cache_entries
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();
-"""
-
-
-def test_subscribers_read_the_new_cache_when_the_message_arrives_even_with_a_slow_commit(
-        resources: dict, instance, database_uri: str, redis_client: redis_lib.Redis) -> None:
-    """The commit takes 2 s here; a subscriber that reads the database the moment cache_updates arrives
-    must already see the rebuild's rows (publishing before COMMIT returns would show it the old cache)."""
-    execute(database_uri, _SLOW_COMMIT)
-    engine = sa.create_engine(database_uri)
-    seen: list[int] = []
-    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe("cache_updates")
-    while pubsub.get_message(timeout=1) is not None:
-        pass
-
-    def on_message() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not seen:
-            if pubsub.get_message(timeout=0.05) is not None:
-                with engine.connect() as conn:  # at once, as the application would
-                    seen.append(conn.execute(sa.text(
-                        "SELECT count(*) FROM cache_entries WHERE type = 'stock_universe'")).scalar_one())
-
-    listener = threading.Thread(target=on_message, daemon=True)
-    listener.start()
-    started = time.monotonic()
-    result = _materialize(resources, instance)
-    listener.join(timeout=60)
-    pubsub.close()
-    assert result.success and time.monotonic() - started >= 2  # the commit was held open
-    written = execute(database_uri, "SELECT count(*) FROM cache_entries WHERE type = 'stock_universe'")[0][0]
-    assert written > 0 and seen == [written]
-    engine.dispose()
-
-
-def test_a_run_the_asset_does_not_announce_sends_the_data_messages_only(
-        resources: dict, instance, redis_client: redis_lib.Redis) -> None:
-    """A weekly refresh or a family materialized from the UI carries no notified_by tag: the run-status
-    sensors announce its outcome, so the asset sends cache_updates and universe_updates, not a second
-    admin message."""
-    with _Subscriber(redis_client) as heard:
-        result = dg.materialize([cache_entries, *CACHE_CHECKS], resources=resources, instance=instance)
-    assert result.success
-    assert [channel for channel, _ in heard] == CHANNELS[:2]
