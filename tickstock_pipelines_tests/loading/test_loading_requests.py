@@ -1,30 +1,22 @@
-"""Load requests: tickers, symbol lists, CSVs, history windows, universes (cache ones on real PostgreSQL)."""
+"""Load requests: tickers, symbol lists and history windows. CSV files and universes have their own
+modules."""
 
 from __future__ import annotations
 
 import calendar
-import json
 import math
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tickstock_pipelines import reference
 from tickstock_pipelines.loading.requests import (
-    INDEX_UNIVERSES,
     TICKER_PATTERN,
     LoadInputError,
-    cache_universe,
     history_start,
-    index_universe,
     normalise_ticker,
     parse_symbol_list,
-    read_symbols_csv,
-    validate_universe_key,
 )
 
 # --- tickers ----------------------------------------------------------------------------------------------
@@ -154,110 +146,6 @@ def test_symbol_list_keeps_first_occurrences_in_order(tickers: list[str]) -> Non
     assert parse_symbol_list(text) == tuple(dict.fromkeys(tickers))
 
 
-# --- CSV files --------------------------------------------------------------------------------
-
-
-def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-@pytest.mark.parametrize("header", ["symbol", "Symbol", " symbol ", "Symbol ", "SYMBOL"])
-def test_csv_symbol_column_variants(tmp_path: Path, header: str) -> None:
-    path = _write(tmp_path / "symbols.csv", f"name,{header}\nApple,aapl\nBerkshire,BRK.B\n")
-    assert read_symbols_csv(path) == ("AAPL", "BRK.B")
-
-
-def test_csv_with_bom_and_crlf(tmp_path: Path) -> None:
-    path = _write(tmp_path / "symbols.csv", "Symbol,Name\r\nAAPL,Apple\r\nMSFT,Microsoft\r\n", "utf-8-sig")
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
-    assert read_symbols_csv(str(path)) == ("AAPL", "MSFT")
-
-
-def test_csv_skips_blank_cells_and_rows_and_dedupes(tmp_path: Path) -> None:
-    text = "symbol,x\nAAPL,1\n,2\n\n  ,3\nmsft,4\nAAPL,5\n MSFT ,6\nNVDA\n"
-    path = _write(tmp_path / "symbols.csv", text)
-    assert read_symbols_csv(path) == ("AAPL", "MSFT", "NVDA")
-
-
-def test_csv_row_shorter_than_header_is_skipped(tmp_path: Path) -> None:
-    path = _write(tmp_path / "symbols.csv", "name,symbol\nApple,AAPL\nlonely\nMicrosoft,MSFT\n")
-    assert read_symbols_csv(path) == ("AAPL", "MSFT")
-
-
-def test_csv_without_symbol_column(tmp_path: Path) -> None:
-    path = _write(tmp_path / "symbols.csv", "a, b\n1,2\n")
-    with pytest.raises(LoadInputError) as info:
-        read_symbols_csv(path)
-    assert str(info.value) == f"{path} has no 'symbol' column (found: a, b)"
-
-
-def test_csv_missing_column_message_stays_one_line(tmp_path: Path) -> None:
-    path = _write(tmp_path / "symbols.csv", '"tick\ner",' + ",".join(f"c{i}" for i in range(40)) + "\nA\n")
-    with pytest.raises(LoadInputError) as info:
-        read_symbols_csv(path)
-    assert len(str(info.value).splitlines()) == 1
-    assert "found: tick?er, c0" in str(info.value) and str(info.value).endswith(", …)")
-
-
-def test_csv_bad_ticker_names_its_line(tmp_path: Path) -> None:
-    rows = ["symbol", "AAPL", "MSFT", "", "NVDA", "AMZN", "AAPL;DROP", "GOOG"]
-    path = _write(tmp_path / "symbols.csv", "\n".join(rows) + "\n")
-    with pytest.raises(LoadInputError) as info:
-        read_symbols_csv(path)
-    assert str(info.value) == (
-        f"{path} line 7: invalid ticker 'AAPL;DROP': 1-10 characters of A-Z, 0-9 and '.'")
-
-
-def test_csv_line_numbers_count_physical_lines(tmp_path: Path) -> None:
-    # A quoted cell spanning two lines: the error points where an editor shows the bad row.
-    path = _write(tmp_path / "symbols.csv", 'symbol,note\nAAPL,"two\nlines"\nBAD TICKER,x\n')
-    with pytest.raises(LoadInputError, match=r"symbols\.csv line 4: invalid ticker 'BAD TICKER'"):
-        read_symbols_csv(path)
-
-
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "is empty"),
-    (b"symbol\n", "lists no symbols"),
-    (b"symbol\n\n , \n", "lists no symbols"),
-    (b"symbol\nAAPL\n\xff\xfe\xfa\n", "not UTF-8 text"),
-])
-def test_csv_unusable_files(tmp_path: Path, content: bytes, message: str) -> None:
-    path = tmp_path / "symbols.csv"
-    path.write_bytes(content)
-    with pytest.raises(LoadInputError, match=message):
-        read_symbols_csv(path)
-
-
-def test_csv_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(LoadInputError, match=r"nope\.csv: cannot read symbols file"):
-        read_symbols_csv(tmp_path / "nope.csv")
-    with pytest.raises(LoadInputError, match="cannot read symbols file"):
-        read_symbols_csv(tmp_path)  # a directory
-
-
-def test_csv_of_a_million_rows_streams(tmp_path: Path) -> None:
-    path = tmp_path / "symbols.csv"
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        handle.write("id,Symbol,weight\n")
-        handle.writelines(f"{i},{'t' if i % 2 else 'T'}{i % 250_000:06d},0.1\n" for i in range(1_000_000))
-    tickers = read_symbols_csv(path)
-    assert len(tickers) == 250_000
-    assert tickers[:3] == ("T000000", "T000001", "T000002")
-    assert tickers[-1] == "T249999"
-    assert all(TICKER_PATTERN.match(t) for t in tickers[::997])
-
-
-def test_csv_of_a_million_rows_reports_the_bad_last_line(tmp_path: Path) -> None:
-    path = tmp_path / "symbols.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("symbol\n")
-        handle.writelines(f"S{i}\n" for i in range(1_000_000))
-        handle.write("NOT OK\n")
-    with pytest.raises(LoadInputError, match=r"line 1000002: invalid ticker 'NOT OK'"):
-        read_symbols_csv(path)
-
-
 # --- history windows ----------------------------------------------------------------------------------------
 
 END = date(2025, 6, 30)
@@ -334,162 +222,3 @@ def test_months_window_property(end: date, months: int) -> None:
     year, month = divmod(index, 12)
     day = min(end.day, calendar.monthrange(year, month + 1)[1])
     assert history_start(end, months=months) == date(year, month + 1, day) + timedelta(days=1)
-
-
-# --- universes ----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("key", "expected"), [
-    ("sp500", "sp500"), ("top_50", "top_50"), (" Top_50 ", "top_50"), ("ai\n", "ai"),
-    ("TOP_10_TECHNOLOGY", "top_10_technology"),
-    ("a" * 100, "a" * 100),
-])
-def test_valid_universe_keys(key: str, expected: str) -> None:
-    assert validate_universe_key(key) == expected
-
-
-@pytest.mark.parametrize("key", [
-    "", " ", "a" * 101, "top-50", "top 50", "top_50;DROP TABLE cache_entries", "' OR 1=1 --", "a\ni", "é",
-    "top_50\x00",
-])
-def test_invalid_universe_keys(key: str) -> None:
-    with pytest.raises(LoadInputError, match="^unknown universe ") as info:
-        validate_universe_key(key)
-    assert len(str(info.value).splitlines()) == 1
-
-
-def test_index_universes_come_from_the_shipped_lists() -> None:
-    assert INDEX_UNIVERSES == ("sp500", "nasdaq100", "dow30")
-    sp500 = index_universe("sp500")
-    assert sp500 is not None
-    assert len(sp500) == len({c.symbol for c in reference.sp500()}) > 490
-    assert {"AAPL", "BRK.B", "BF.B"} <= set(sp500)
-    assert index_universe("nasdaq100") == tuple(m.symbol for m in reference.nasdaq100())
-    dow = index_universe("dow30")
-    assert dow is not None and len(dow) == 30 and "AAPL" in dow
-    for key in INDEX_UNIVERSES:
-        assert all(TICKER_PATTERN.match(t) for t in index_universe(key) or ())
-
-
-@pytest.mark.parametrize("key", ["top_50", "all_etfs", "sp", "", "sp500;", "russell2000"])
-def test_index_universe_is_none_for_other_keys(key: str) -> None:
-    assert index_universe(key) is None
-
-
-@pytest.fixture
-def engine(database_uri: str):
-    engine = sa.create_engine(database_uri)
-    yield engine
-    engine.dispose()
-
-
-def _insert(conn: sa.Connection, type_: str, name: str, key: str, value: object,
-            environment: str = "DEFAULT") -> None:
-    conn.execute(
-        sa.text("INSERT INTO cache_entries (type, name, key, value, environment) "
-                "VALUES (:type, :name, :key, CAST(:value AS jsonb), :environment)"),
-        {"type": type_, "name": name, "key": key, "value": json.dumps(value), "environment": environment},
-    )
-
-
-def _stock(ticker: str, rank: int) -> dict[str, object]:
-    return {"ticker": ticker, "name": ticker, "rank": rank, "market_cap": 1e9, "sector": "Technology"}
-
-
-def test_cache_universe_reads_each_value_shape(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        _insert(conn, "stock_universe", "market_leaders", "top_50",
-                {"count": 3, "stocks": [_stock("AAPL", 1), _stock("MSFT", 2), _stock("brk.b", 3)]})
-        _insert(conn, "stock_universe", "themes", "ai", ["NVDA", "MSFT", "NVDA"])
-        _insert(conn, "themes", "AI", "list", ["NVDA", "AMD"])
-        _insert(conn, "etf_universe", "Growth ETFs", "etf_growth", ["VUG", "IWF"])
-        _insert(conn, "etf_universe", "Growth ETFs", "etf_growth_detailed",
-                {"count": 2, "etfs": [{"ticker": "VUG", "name": "Vanguard Growth"}, {"ticker": "IWF"}]})
-        _insert(conn, "stock_universe", "complete", "all_stocks", [])
-    with engine.connect() as conn:
-        assert cache_universe(conn, "top_50") == ("AAPL", "MSFT", "BRK.B")
-        assert cache_universe(conn, "ai") == ("NVDA", "MSFT")
-        assert cache_universe(conn, "list") == ("NVDA", "AMD")
-        assert cache_universe(conn, "etf_growth") == ("VUG", "IWF")
-        assert cache_universe(conn, "etf_growth_detailed") == ("VUG", "IWF")
-        assert cache_universe(conn, "all_stocks") == ()
-        assert cache_universe(conn, "mega_cap") is None
-
-
-def test_cache_universe_preference_environment_and_types(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        _insert(conn, "themes", "Top", "top_100", ["THEME"])
-        _insert(conn, "etf_universe", "complete", "top_100", {"count": 1, "etfs": [{"ticker": "SPY"}]})
-        _insert(conn, "stock_universe", "market_leaders", "top_100",
-                {"count": 1, "stocks": [_stock("AAPL", 1)]})
-        _insert(conn, "etf_universe", "complete", "all_etfs", ["SPY", "QQQ"])
-        _insert(conn, "themes", "Robots", "robots", ["ISRG"])
-        _insert(conn, "stock_universe", "market_leaders", "top_10_stocks", ["TSLA"], environment="PROD")
-        _insert(conn, "app_settings", "ui", "mega_cap", ["NOPE"])
-        _insert(conn, "cache_config", "x", "ai", ["NOPE"])
-    with engine.connect() as conn:
-        assert cache_universe(conn, "top_100") == ("AAPL",)
-        assert cache_universe(conn, "all_etfs") == ("SPY", "QQQ")
-        assert cache_universe(conn, "robots") == ("ISRG",)
-        assert cache_universe(conn, "top_10_stocks") is None
-        assert cache_universe(conn, "top_10_stocks", environment="PROD") == ("TSLA",)
-        assert cache_universe(conn, "mega_cap") is None  # app_settings is not a universe
-        assert cache_universe(conn, "ai") is None
-    with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM cache_entries WHERE type = 'stock_universe'"))
-    with engine.connect() as conn:
-        assert cache_universe(conn, "top_100") == ("SPY",)
-
-
-def test_cache_universe_same_type_ties_are_stable(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        _insert(conn, "stock_universe", "themes", "semiconductors", ["NVDA"])
-        _insert(conn, "stock_universe", "industry", "semiconductors", ["INTC"])
-    with engine.connect() as conn:
-        assert cache_universe(conn, "semiconductors") == ("INTC",)  # 'industry' < 'themes'
-
-
-@pytest.mark.parametrize("value", [
-    {"overview": {"total_stocks": 1}}, 42, "not json", [1, 2], [{"name": "x"}], {"stocks": "AAPL"},
-])
-def test_cache_universe_rejects_values_that_are_not_ticker_lists(engine: sa.Engine, value: object) -> None:
-    with engine.begin() as conn:
-        _insert(conn, "stock_universe", "custom", "weird", value)
-    with engine.connect() as conn, pytest.raises(LoadInputError, match=r"stock_universe\|custom\|weird"):
-        cache_universe(conn, "weird")
-
-
-def test_cache_universe_validates_member_tickers(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        _insert(conn, "stock_universe", "custom", "bad", ["AAPL", "AAPL;DROP"])
-    with engine.connect() as conn, pytest.raises(LoadInputError, match=r"\|bad: invalid ticker 'AAPL;DROP'"):
-        cache_universe(conn, "bad")
-
-
-@pytest.mark.parametrize("key", [
-    "top_50' OR '1'='1",
-    "top_50'; DROP TABLE cache_entries; --",
-    "x' UNION SELECT 'stock_universe', 'n', '[\"PWN\"]'::jsonb --",
-])
-def test_cache_universe_key_is_a_bound_parameter(engine: sa.Engine, key: str) -> None:
-    with engine.begin() as conn:
-        _insert(conn, "stock_universe", "market_leaders", "top_50", ["AAPL"])
-        _insert(conn, "stock_universe", "custom", key, ["MSFT"])
-    with engine.connect() as conn:
-        assert cache_universe(conn, key) == ("MSFT",)  # found only as the literal key it is
-        assert cache_universe(conn, key + "x") is None
-        assert cache_universe(conn, "top_50") == ("AAPL",)
-        assert conn.execute(sa.text("SELECT count(*) FROM cache_entries")).scalar_one() == 2
-
-
-@pytest.mark.parametrize("typed", ["SP500", " sp500 ", "Sp500"])
-def test_a_universe_is_recorded_under_its_normalised_key(engine: sa.Engine, typed: str) -> None:
-    """The weekly refresh re-resolves every recorded universe: 'SP500' and 'sp500' must be one."""
-    from tickstock_pipelines.loading.request import LoadRequest, resolve
-
-    with engine.connect() as conn:
-        resolved = resolve(LoadRequest(universe=typed), conn, date(2025, 12, 31))
-    assert resolved.universe == "sp500" and resolved.source == "universe"
-    with engine.connect() as conn:
-        listed = resolve(LoadRequest(symbols="AAPL"), conn, date(2025, 12, 31))
-    assert listed.universe is None
