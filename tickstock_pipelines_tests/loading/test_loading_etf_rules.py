@@ -3,8 +3,6 @@ What is never produced, overrides and bad files are in test_loading_etf_rules_fi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,8 +14,6 @@ from tickstock_pipelines.loading.etf_rules import (
     load_etf_rules,
 )
 from tickstock_pipelines.loading.requests import TICKER_PATTERN
-
-SHIPPED = Path(__file__).parents[2] / "tickstock_pipelines" / "config" / "etf_rules.yaml"
 
 # Rows of reference/etfs.csv whose issuer the name rules cannot tell (the name carries no brand);
 # the shipped file's per-ticker overrides supply them.
