@@ -30,8 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -39,55 +38,27 @@ import budget_rounds
 import redis
 import requests
 from bench_results import machine, write_results
+from client_plan import (
+    FULL,
+    HUGE_RPM,
+    LISTED_TARGET,
+    MINUTE_END,
+    MINUTE_START,
+    QUICK,
+    SANDBOX_NOW,
+    SPACING_RPM,
+    TICKER,
+    Plan,
+)
+from client_report import render
+from client_timing import interleaved, quantile, timed
 
 from tickstock_pipelines import embedded
 from tickstock_pipelines.resources.polygon import PolygonClient, SharedRateLimiter
 from tickstock_sandbox import SANDBOX_API_KEY, SandboxConfig, SandboxServer
 
-TICKER = "AAPL"
-SANDBOX_NOW = "2026-08-22T12:00:00Z"  # a fixed sandbox clock: the same bars and pages whatever the date
-MINUTE_START, MINUTE_END = date(2025, 8, 22), date(2026, 8, 21)  # one year of sessions
-HUGE_RPM = 6_000_000.0  # a 10 µs interval: the budget is consulted on every request but never waits
-SPACING_RPM = 120.0
-LISTED_TARGET = 1_200  # active tickers after adding synthetic listings: two pages of 1,000
-
-
-@dataclass(frozen=True)
-class Plan:
-    throughput_seconds: float  # the variants take turns request by request for this long
-    blocks: int  # the throughput ratio is also given per block of that time, to show its spread
-    spacing_requests: int
-    listing_repeats: int
-    minute_repeats: int
-    paid: budget_rounds.Rounds
-
-
-FULL = Plan(throughput_seconds=30, blocks=5, spacing_requests=12, listing_repeats=15, minute_repeats=3,
-            paid=budget_rounds.FULL_ROUNDS)
-QUICK = Plan(throughput_seconds=4, blocks=3, spacing_requests=6, listing_repeats=5, minute_repeats=1,
-             paid=budget_rounds.QUICK_ROUNDS)
-
 
 # -- 1. throughput --------------------------------------------------------------------------------
-def _interleaved(variants: dict[str, Callable[[], object]], seconds: float) -> dict[str, list[float]]:
-    """Seconds each call took, the variants taking turns request by request for `seconds`: load from
-    elsewhere on the machine then falls on all of them alike."""
-    latencies: dict[str, list[float]] = {name: [] for name in variants}
-    clock = time.perf_counter
-    deadline = clock() + seconds
-    while clock() < deadline:
-        for name, call in variants.items():
-            started = clock()
-            call()
-            latencies[name].append(clock() - started)
-    return latencies
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
 def _throughput(base_url: str, redis_client: redis.Redis, key: str, plan: Plan) -> dict[str, Any]:
     url = f"{base_url}/v3/reference/tickers/{TICKER}"
     session = requests.Session()
@@ -112,16 +83,16 @@ def _throughput(base_url: str, redis_client: redis.Redis, key: str, plan: Plan) 
         "raw_session": raw_session, "client_shared_budget": client_budgeted,
         "client_no_limiter": client_unlimited, "budget_acquire_only": acquire_only.acquire,
     }
-    _interleaved(variants, 0.5)  # warm-up: connections, the Lua script, pydantic
-    latencies = _interleaved(variants, plan.throughput_seconds)
+    interleaved(variants, 0.5)  # warm-up: connections, the Lua script, pydantic
+    latencies = interleaved(variants, plan.throughput_seconds)
     for closable in (budgeted, unlimited, session):
         closable.close()
 
     def summary(values: list[float]) -> dict[str, Any]:
         median = statistics.median(values)
         return {"per_second": round(1 / median, 1), "per_second_mean": round(len(values) / sum(values), 1),
-                "median_us": round(median * 1e6, 1), "p10_us": round(_quantile(values, 0.1) * 1e6, 1),
-                "p90_us": round(_quantile(values, 0.9) * 1e6, 1), "requests": len(values)}
+                "median_us": round(median * 1e6, 1), "p10_us": round(quantile(values, 0.1) * 1e6, 1),
+                "p90_us": round(quantile(values, 0.9) * 1e6, 1), "requests": len(values)}
 
     def ratios(name: str) -> dict[str, Any]:
         """Baseline median time / the variant's (its req/s ÷ the baseline's), overall and per block."""
@@ -190,12 +161,6 @@ def _add_listings(sandbox: SandboxServer) -> int:
     return sum(s.active for s in sandbox.state.securities.values())
 
 
-def _timed(run: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
-    started = time.perf_counter()
-    items, calls = run()
-    return time.perf_counter() - started, items, calls
-
-
 def compare(sandbox: SandboxServer, repeats: int, raw: Callable[[], tuple[int, int]],
              client_run: Callable[[], tuple[int, int]]) -> dict[str, Any]:
     """Alternate raw and client runs; median wall times, counts checked equal between the two."""
@@ -203,11 +168,11 @@ def compare(sandbox: SandboxServer, repeats: int, raw: Callable[[], tuple[int, i
     counts: dict[str, set[tuple[int, int]]] = {"raw": set(), "client": set()}
     server_calls: set[int] = set()
     for _ in range(repeats):
-        seconds, items, calls = _timed(raw)
+        seconds, items, calls = timed(raw)
         raw_times.append(seconds)
         counts["raw"].add((items, calls))
         before = sandbox.stats()["total_requests"]
-        seconds, items, calls = _timed(client_run)
+        seconds, items, calls = timed(client_run)
         client_times.append(seconds)
         counts["client"].add((items, calls))
         server_calls.add(sandbox.stats()["total_requests"] - before)
@@ -268,58 +233,6 @@ def _pagination(sandbox: SandboxServer, plan: Plan) -> dict[str, Any]:
 
 
 # -- report ---------------------------------------------------------------------------------------
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [header, ["-" * w for w in widths], *rows]
-    return "\n".join("  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                                      for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
-                     for line in lines)
-
-
-def render(report: dict[str, Any]) -> str:
-    thr, spacing, pages = report["throughput"], report["spacing"], report["pagination"]
-    labels = {"raw_session": "raw requests.Session (baseline)",
-              "client_shared_budget": f"PolygonClient, shared Redis budget {HUGE_RPM:,.0f}/min",
-              "client_no_limiter": "PolygonClient, no limiter",
-              "budget_acquire_only": "budget acquire() alone (no request)"}
-    rows = []
-    for name, f in thr["variants"].items():
-        ratio = thr["ratio_vs_raw_session"].get(name)
-        blocks = f"{min(ratio['blocks']):.2f}–{max(ratio['blocks']):.2f}" if ratio else ""
-        rows.append([labels[name], f"{f['per_second']:,.0f}", f"{f['median_us']:,.0f}",
-                     f"{f['p10_us']:,.0f}–{f['p90_us']:,.0f}", f"{ratio['median']:.2f}" if ratio else "",
-                     blocks, f"{ratio['mean']:.2f}" if ratio else ""])
-    out = [f"Polygon client benchmark ({'quick' if report['quick'] else 'full'}), {report['when']}, "
-           f"Python {report['python']}, {report['cpus']} CPUs, load {report['load_average']}",
-           f"\n1. Throughput of {thr['endpoint']}: the variants take turns request by request for "
-           f"{thr['seconds']:g} s.\n   req/s = 1 / median time; ratio = client req/s ÷ baseline req/s: "
-           "overall,\n   range over blocks of the run, and from mean times",
-           _table(["variant", "req/s", "median µs", "p10–p90 µs", "ratio", "per block", "of means"], rows)]
-    added = thr["added_us_per_request"]
-    out.append(f"  the client adds {added['client_shared_budget']:,.0f} µs a request (median) with the "
-               f"shared budget, {added['client_no_limiter']:,.0f} µs without a limiter")
-    out.append(f"\n2. Spacing at {spacing['requests_per_minute']:g}/min, {spacing['requests']} requests, "
-               "arrival times at the server")
-    out.append(_table(["interval", "seconds"], [
-        ["expected", f"{spacing['expected_interval_s']:.3f}"], ["mean", f"{spacing['mean_interval_s']:.3f}"],
-        ["min", f"{spacing['min_interval_s']:.3f}"], ["max", f"{spacing['max_interval_s']:.3f}"],
-        ["stdev", f"{spacing['stdev_interval_s']:.3f}"],
-        ["most behind schedule", f"{spacing['max_behind_schedule_s']:.3f}"]]))
-    out.append("\n3. Pagination without a limiter: median wall time of alternating client and raw runs;\n"
-               "   time ratio = client time ÷ raw time")
-    rows = []
-    listed = pages["list_tickers"]["active_tickers"]
-    for name, label in (("list_tickers", f"list_tickers ({listed:,} active)"),
-                        ("minute_bars_one_year", f"{TICKER} minute bars {MINUTE_START}..{MINUTE_END}")):
-        f = pages[name]
-        calls = f"{f['client_calls']} / {f['server_calls']} / {f['raw_calls']}"
-        rows.append([label, f"{f['items']:,}", calls,
-                     f"{f['client_s']:.3f}", f"{f['raw_s']:.3f}", f"{f['ratio_client_vs_raw']:.2f}"])
-    out.append(_table(["fetch", "items", "calls client/server/raw", "client s", "raw s", "time ratio"], rows))
-    out.append(budget_rounds.render(report["paid_budget"]))
-    return "\n".join(out)
-
-
 def run(plan: Plan, quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tickstock-bench-client-", ignore_cleanup_errors=True) as home:
         os.environ["TICKSTOCK_HOME"] = home  # anything reading settings sees the temporary home too
