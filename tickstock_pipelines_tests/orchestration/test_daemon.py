@@ -69,8 +69,8 @@ def test_tickstock_ui_serves_the_location_and_its_daemon_rebuilds_the_cache_once
     data = graphql(url, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
                         "schedules { name } assetNodes { assetKey { path } } } } } }")
     [repo] = data["repositoriesOrError"]["nodes"]
-    assert {s["name"] for s in repo["schedules"]} == {"weekly_refresh", "monthly_full_rebuild",
-                                                       "quarterly_theme_review"}
+    assert {s["name"] for s in repo["schedules"]} == {"weekly_refresh", "weekly_minute_refresh",
+                                                       "monthly_full_rebuild", "quarterly_theme_review"}
     assert len(repo["assetNodes"]) == 14  # 4 market data + 9 families + theme_review
 
     load = subprocess.run([sys.executable, "-m", "tickstock_pipelines.cli", "load", "--symbols", "KO,PEP",
