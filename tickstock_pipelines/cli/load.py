@@ -23,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "load", help="load symbols and their bars (a Dagster run)",
         description="Load a universe, a symbol list or a CSV of symbols with N years or months of bars.")
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--universe", metavar="KEY", help="sp500, nasdaq100, dow30, all_etfs, all_stocks or a "
-                      "universe key already in cache_entries (top_50, mega_cap, ai, …)")
+    what.add_argument("--universe", metavar="KEY[,KEY]", help="sp500, nasdaq100, dow30, all_etfs, all_stocks "
+                      "or a universe key already in cache_entries (top_50, mega_cap, ai, …); several, "
+                      "comma-separated, load their union in one run (all_stocks,all_etfs: the whole market)")
     what.add_argument("--symbols", metavar="A,B,C", help="comma-separated tickers")
     what.add_argument("--symbols-csv", metavar="FILE", help="CSV with a symbol (or Symbol) column")
     history = parser.add_mutually_exclusive_group()
@@ -115,16 +116,18 @@ def _dry_run(conn: Any, resolved: Resolved, client: Any) -> int:
     from tickstock_pipelines.settings import requests_per_minute
 
     pages = client.calls["tickers"] if client is not None else 0
+    again = resolved.etf_list_pages
+    which = "" if again == pages else f"the {again} pages of all_etfs "
     note = (f"{pages} pages asked now to resolve {resolved.universe}; the load asks them again"
-            + (" (and once more in its run: ETF rows come from the list)" if resolved.universe == "all_etfs"
-               else "")) if pages else ""
+            + (f" (and {which}once more in its run: ETF rows come from the list)" if again else "")
+            ) if pages else ""
     polygon = in_force(POLYGON)  # the budget a run would pace itself by
     try:
         budget = requests_per_minute(polygon.requests_per_minute, sandbox=not polygon.api_key)
     except ValueError as exc:
         return _error(str(exc))
     plan = plan_load(conn, [resolved], last_completed_session(), budget_per_minute=budget, list_note=note,
-                     list_calls=pages * (2 if resolved.universe == "all_etfs" else 1))
+                     list_calls=pages + again)
     print(f"tickstock: dry run of {_what(resolved)}: nothing written, no run launched")
     for line in plan.lines():
         print(f"tickstock: {line}" if not line.startswith("  ") else line)

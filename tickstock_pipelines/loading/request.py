@@ -28,7 +28,7 @@ from tickstock_pipelines.loading.requests import (
     normalise_ticker,
     parse_symbol_list,
     read_symbols_csv,
-    validate_universe_key,
+    universe_keys,
 )
 from tickstock_pipelines.resources.polygon import PolygonClient, TickerRef
 
@@ -61,7 +61,8 @@ class LoadRequest(Config):
 
     universe: str | None = Field(default=None, description=(
         "sp500, nasdaq100, dow30, all_etfs, all_stocks, or a universe key already in cache_entries "
-        "(top_50, mega_cap, ai, etf_growth, …)"))
+        "(top_50, mega_cap, ai, etf_growth, …); several comma-separated load their union in one run "
+        "(`all_stocks,all_etfs`: the whole market)"))
     symbols: Any = Field(default=None, description=(
         "tickers as a comma-separated string (`AAPL,MSFT,BRK.B`) or a list (`[AAPL, MSFT]`)"))
     symbols_csv: str | None = Field(default=None, description="path of a CSV file with a `symbol` column")
@@ -85,9 +86,10 @@ class Resolved:
     timespan: Timespan = "day"
     priority: str = "normal"
     source: str = "symbols"  # universe | symbols | csv | schedule | ui
-    universe: str | None = None
+    universe: str | None = None  # its keys, normalised and comma-separated
     # list items already fetched for a listed universe: ETF rows need no details call
     refs: tuple[TickerRef, ...] = ()
+    etf_list_pages: int = 0  # ticker-list pages of all_etfs: the run asks them again (for `refs`)
 
     def describe(self) -> dict[str, Any]:
         """The request as the admin message and the run's metadata show it."""
@@ -117,7 +119,7 @@ def check_shape(request: LoadRequest) -> None:
     if request.symbols is not None and not isinstance(request.symbols, str | list | tuple):
         raise LoadInputError("symbols must be a comma-separated string or a list of tickers")
     if request.universe:
-        validate_universe_key(request.universe)
+        universe_keys(request.universe)
 
 
 def start_of(request: LoadRequest, end: date) -> date:
@@ -144,6 +146,7 @@ def resolve(request: LoadRequest, conn: sa.Connection, end: date,
     timespan: Timespan = "minute" if request.timespan == "minute" else "day"
     refs: tuple[TickerRef, ...] = ()
     key: str | None = None
+    pages = 0
     if request.symbols_csv:
         source = "csv"
         symbols = _symbols(tickers) if tickers else read_symbols_csv(request.symbols_csv)
@@ -151,27 +154,43 @@ def resolve(request: LoadRequest, conn: sa.Connection, end: date,
         source = "symbols"
         symbols = _symbols(tickers or request.symbols)
     else:
-        key = validate_universe_key(request.universe or "")  # recorded as normalised: 'SP500' is 'sp500'
-        source = "universe"
+        keys = universe_keys(request.universe or "")  # recorded as normalised: 'SP500' is 'sp500'
+        source, key = "universe", ",".join(keys)
+        symbols, refs, pages = _universes(keys, conn, client, tickers)
+    if not symbols:
+        raise LoadInputError("no symbols to load")
+    return Resolved(symbols=symbols, start=start, timespan=timespan, priority=request.priority,
+                    source=source, universe=key, refs=refs, etf_list_pages=pages)
+
+
+def _universes(keys: Sequence[str], conn: sa.Connection, client: Callable[[], PolygonClient] | None,
+               tickers: Sequence[str] | None) -> tuple[tuple[str, ...], tuple[TickerRef, ...], int]:
+    """(the union of the universes' symbols, the ETF list items, the ETF list's pages). Every key is
+    checked before the first list call. Given `tickers` (resolved before), only all_etfs is listed again:
+    its items are the ETF rows."""
+    members: dict[str, tuple[str, ...]] = {}
+    for key in keys:
         if key in LISTED_UNIVERSES:
             if client is None:
                 raise LoadInputError(f"{key} needs the Polygon API")
-            if key == "all_etfs" or not tickers:
-                refs = tuple(client().list_tickers(ticker_type=LISTED_UNIVERSES[key]))
-            symbols = _symbols(tickers) if tickers else tuple(dict.fromkeys(r.ticker.upper() for r in refs))
-            refs = refs if key == "all_etfs" else ()  # stocks need details: SIC code and market cap
-        else:
-            found = _symbols(tickers) if tickers else index_universe(key) or cache_universe(conn, key)
-            if not found:
+        elif not tickers:
+            members[key] = index_universe(key) or cache_universe(conn, key) or ()
+            if not members[key]:
                 raise LoadInputError(
                     f"unknown universe {key!r}: use {', '.join(INDEX_UNIVERSES)}, "
                     f"{', '.join(LISTED_UNIVERSES)} or a universe key already in cache_entries (top_50, "
                     "mega_cap, ai, etf_growth, …)")
-            symbols = found
-    if not symbols:
-        raise LoadInputError("no symbols to load")
-    return Resolved(symbols=symbols, start=start, timespan=timespan, priority=request.priority,
-                    source=source, universe=key, refs=refs)
+    refs: tuple[TickerRef, ...] = ()
+    pages = 0
+    for key in (k for k in keys if k in LISTED_UNIVERSES and client is not None):
+        if key == "all_etfs" or not tickers:
+            before = client().calls["tickers"]
+            listed = tuple(client().list_tickers(ticker_type=LISTED_UNIVERSES[key]))
+            members[key] = tuple(r.ticker.upper() for r in listed)
+            if key == "all_etfs":  # stocks need details: SIC code and market cap
+                refs, pages = listed, client().calls["tickers"] - before
+    found = _symbols(tickers) if tickers else tuple(s for key in keys for s in members.get(key, ()))
+    return tuple(dict.fromkeys(found)), refs, pages
 
 
 def requested_symbols(raw: Any) -> tuple[str, ...]:

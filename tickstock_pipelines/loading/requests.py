@@ -159,6 +159,13 @@ def validate_universe_key(key: str) -> str:
     return text
 
 
+def universe_keys(raw: str) -> tuple[str, ...]:
+    """`'all_stocks, ALL_ETFS'` → `('all_stocks', 'all_etfs')`: one or more keys, comma-separated, each
+    validated (a bad one is named), duplicates dropped; a load of several is the union of their symbols."""
+    parts = [part for part in raw.split(",") if part.strip()] if isinstance(raw, str) else []
+    return tuple(dict.fromkeys(validate_universe_key(part) for part in parts or [raw]))
+
+
 def index_universe(key: str) -> tuple[str, ...] | None:
     """Members of a shipped index list (`sp500`, `nasdaq100`, `dow30`), or None for any other key."""
     from tickstock_pipelines import reference

@@ -61,3 +61,32 @@ def test_all_stocks_resolves_to_every_active_common_stock_in_one_paged_list_call
     assert resolved.refs == ()  # stocks get their details (SIC code, market cap) in the run
     assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
         "/v3/reference/tickers": 1}
+
+
+def test_all_stocks_and_all_etfs_resolve_to_the_whole_market_with_one_list_call_each(
+        live_sandbox: Any, database_uri: str) -> None:
+    """`all_stocks,all_etfs` (the Launchpad's universe field takes several keys as the CLI does): every
+    active stock and ETF, the ETF list items kept (no details call for them); the run, given the CLI's
+    tickers, lists only the ETFs again. A bad key among them is refused before any list call."""
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
+    from tickstock_pipelines.loading.requests import LoadInputError
+    from tickstock_pipelines.market_calendar import last_completed_session
+    from tickstock_pipelines.resources.polygon import PolygonResource
+    from tickstock_sandbox.universe import reference_universe
+
+    active = {t: s.type for t, s in reference_universe().items() if s.active and s.type in ("CS", "ETF")}
+    client = PolygonResource(base_url=live_sandbox.base_url).get_client()
+    end = last_completed_session()
+    with client, sa.create_engine(database_uri).connect() as conn:
+        market = resolve(LoadRequest(universe="all_stocks,ALL_ETFS"), conn, end, lambda: client)
+        assert client.calls["tickers"] == 2 and market.etf_list_pages == 1
+        in_run = resolve(LoadRequest(universe="all_stocks,all_etfs"), conn, end, lambda: client,
+                         tickers=market.symbols)
+        assert client.calls["tickers"] == 3
+        with pytest.raises(LoadInputError, match="^unknown universe 'nope'"):
+            resolve(LoadRequest(universe="all_stocks,nope"), conn, end, lambda: client)
+        assert client.calls["tickers"] == 3
+    assert set(market.symbols) == set(active) and len(market.symbols) == len(active)
+    assert market.universe == "all_stocks,all_etfs"
+    assert {r.ticker for r in market.refs} == {t for t, kind in active.items() if kind == "ETF"}
+    assert in_run.symbols == market.symbols and in_run.refs == market.refs

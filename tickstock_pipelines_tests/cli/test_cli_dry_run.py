@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import yaml
 from dagster import AssetKey, DagsterInstance
 
+from tickstock_pipelines.loading.requests import index_universe
 from tickstock_pipelines_tests.support.cli_helpers import said, stray_lines, tickstock
 from tickstock_sandbox import SandboxConfig, SandboxServer
 
@@ -120,6 +121,23 @@ def test_dow30_for_a_month_plans_grouped_daily_calls_nothing_and_the_load_makes_
 
     again, _ = _dry_run_then_load(env, database_uri, sandbox, *request)  # everything known and fresh
     assert again["total"] == again["splits"] == 1
+
+
+def test_several_universes_are_one_load_whose_grouped_daily_calls_serve_stocks_and_etfs_at_once(
+        env: dict[str, str], database_uri: str, sandbox: SandboxServer) -> None:
+    """`--universe dow30,all_etfs`: one run, one grouped-daily call per session for both; the ETF list is
+    asked by the dry run, the CLI and the run (its rows need no details call), and the plan says so."""
+    etfs = {t for t, s in sandbox.state.securities.items() if s.type == "ETF" and s.active}
+    plan, said_plan = _dry_run_then_load(env, database_uri, sandbox, "--universe", "dow30,all_etfs",
+                                         "--months", "1")
+    assert plan["ticker details"] == 30 and plan["ticker list"] == 2 and plan["aggregates"] == 0
+    assert 19 <= plan["grouped daily"] <= 23, said_plan
+    assert "once more in its run: ETF rows come from the list" in said_plan
+    with sa.create_engine(database_uri).connect() as conn:
+        stored = set(conn.execute(sa.text("SELECT DISTINCT symbol FROM ohlcv_daily")).scalars())
+        runs = conn.execute(sa.text("SELECT universe, run_id FROM load_requests")).all()
+    assert stored == etfs | set(index_universe("dow30") or ())
+    assert [universe for universe, _ in runs] == ["dow30,all_etfs"]
 
 
 def test_per_ticker_plan_counts_known_and_new_symbols_and_the_load_makes_its_calls(

@@ -85,6 +85,7 @@ def test_load_symbols_loads_and_reports_the_unknown_ticker(env: dict[str, str], 
 
 @pytest.mark.parametrize(("args", "reason"), [
     (("--universe", "nope"), "unknown universe 'nope'"),
+    (("--universe", "dow30,nope"), "unknown universe 'nope'"),
     (("--symbols", "AAPL;DROP"), "invalid ticker"),
     (("--symbols", "AAPL", "--years", "11"), "years"),
     (("--symbols", "AAPL", "--years", "0"), "years"),

@@ -16,6 +16,7 @@ from tickstock_pipelines.loading.requests import (
     LoadInputError,
     cache_universe,
     index_universe,
+    universe_keys,
     validate_universe_key,
 )
 
@@ -38,6 +39,24 @@ def test_valid_universe_keys(key: str, expected: str) -> None:
 def test_invalid_universe_keys(key: str) -> None:
     with pytest.raises(LoadInputError, match="^unknown universe ") as info:
         validate_universe_key(key)
+    assert len(str(info.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("all_stocks,all_etfs", ("all_stocks", "all_etfs")),
+    (" ALL_STOCKS , all_etfs ,", ("all_stocks", "all_etfs")),
+    ("dow30,DOW30,sp500", ("dow30", "sp500")), ("top_50", ("top_50",)),
+])
+def test_several_universe_keys_are_comma_separated(raw: str, expected: tuple[str, ...]) -> None:
+    assert universe_keys(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "named"), [
+    ("all_stocks,top-50", "'top-50'"), ("dow30;sp500", "'dow30;sp500'"), (",", "','"), ("", "''"),
+])
+def test_a_bad_key_among_several_is_named_in_one_line(raw: str, named: str) -> None:
+    with pytest.raises(LoadInputError, match=f"^unknown universe {named}") as info:
+        universe_keys(raw)
     assert len(str(info.value).splitlines()) == 1
 
 
@@ -176,3 +195,19 @@ def test_a_universe_is_recorded_under_its_normalised_key(engine: sa.Engine, type
     with engine.connect() as conn:
         listed = resolve(LoadRequest(symbols="AAPL"), conn, date(2025, 12, 31))
     assert listed.universe is None
+
+
+def test_several_universes_resolve_to_their_union_recorded_under_their_keys(engine: sa.Engine) -> None:
+    """`dow30,top_50`: one request, the union of both (each ticker once), recorded as 'dow30,top_50' so the
+    weekly refresh resolves the same union; an unknown key among them is named, whichever it is."""
+    from tickstock_pipelines.loading.request import LoadRequest, resolve
+
+    with engine.begin() as conn:
+        _insert(conn, "stock_universe", "market_leaders", "top_50", ["AAPL", "NOTDOW"])
+    with engine.connect() as conn:
+        both = resolve(LoadRequest(universe="DOW30, top_50"), conn, date(2025, 12, 31))
+        assert both.universe == "dow30,top_50" and both.source == "universe"
+        assert both.symbols == (*(index_universe("dow30") or ()), "NOTDOW")
+        for bad in ("dow30,mega_cap", "mega_cap,dow30"):
+            with pytest.raises(LoadInputError, match="^unknown universe 'mega_cap': use sp500"):
+                resolve(LoadRequest(universe=bad), conn, date(2025, 12, 31))
