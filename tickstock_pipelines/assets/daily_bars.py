@@ -83,7 +83,9 @@ def _owed(context: Context, outcome: DailyOutcome, calls: int) -> dict[str, Any]
     return {"not_fetched": MetadataValue.json(owed_json(outcome.owed)),
             "failed_symbols": MetadataValue.json(failed_symbols(outcome.owed)),
             "unpublished_sessions": MetadataValue.json([str(d) for d in outcome.unpublished]),
-            "aggregates_calls_for_missing": outcome.per_symbol_calls}
+            "aggregates_calls_for_missing": outcome.per_symbol_calls,
+            "details_calls_for_list_dates": outcome.listing_details_calls,
+            "proven_before_list_date": outcome.proven_by_list_date}
 
 
 def known_symbols(conn: sa.Connection, keys: Sequence[str]) -> list[str]:

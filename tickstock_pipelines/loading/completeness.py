@@ -1,7 +1,8 @@
 """What a daily load received and what it still owes, by symbol and session.
 
 A session counts as loaded for a symbol only when its bar arrived, or when a per-symbol aggregates answer
-covering it had no bar (no trade). Everything else a run wanted is named here, with the reason, and stays
+covering it had no bar (no trade), or when it precedes the symbol's list date (loading/listing.py: nothing
+trades before its listing). Everything else a run wanted is named here, with the reason, and stays
 outside the symbol's coverage window so that the next load asks for it again.
 """
 

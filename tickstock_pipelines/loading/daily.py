@@ -43,6 +43,8 @@ class DailyOutcome:
     owed: list[NotFetched] = field(default_factory=list)  # wanted, not received: the next load asks again
     unpublished: list[date] = field(default_factory=list)  # grouped daily answered empty: left for later
     per_symbol_calls: int = 0  # aggregates calls for symbols a grouped-daily answer left out
+    listing_details_calls: int = 0  # details calls for the list date of symbols listed inside the window
+    proven_by_list_date: int = 0  # of those, symbols whose missing sessions all precede their list date
     answered: int = 0  # requests that succeeded
 
     def saw(self, gap: Gap) -> None:

@@ -2,10 +2,11 @@
 
 The real API leaves some tickers out of grouped daily while per-ticker aggregates still serve them, and
 answers a completed session that is not yet published with no results at all. So a symbol counts a
-session as loaded only when its bar arrived: a symbol left out
-of an answer, or whose session failed after a retry, is fetched per symbol in the same run (one
-aggregates call covering all its missing sessions); an empty answer is left for the next run. Coverage
-grows, batch by batch, only over sessions received, so a run that dies keeps what it committed.
+session as loaded only when its bar arrived: a symbol left out of an answer, or whose session failed after
+a retry, is fetched per symbol in the same run (one aggregates call covering all its missing sessions),
+unless its list date, asked with one details call when grouped daily first shows it after its window
+starts, proves them without a trade (loading/listing.py); an empty answer is left for the next run.
+Coverage grows, batch by batch, only over sessions received, so a run that dies keeps what it committed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from tickstock_pipelines.loading.completeness import (
 )
 from tickstock_pipelines.loading.concurrency import ordered_map
 from tickstock_pipelines.loading.coverage import Gap
+from tickstock_pipelines.loading.listing import (
+    list_dates,
+    listed_late,
+    proven_before_listing,
+    store_list_dates,
+    without_list_date,
+)
 from tickstock_pipelines.loading.planner import CallPlan
 from tickstock_pipelines.resources.polygon import GroupedPage, PolygonClient, PolygonError
 
@@ -52,7 +60,8 @@ class Sessions:
         self.missing: dict[str, list[date]] = defaultdict(list)  # left out of an answer (or session failed)
         self.unpublished: list[date] = []
         self.failed: dict[date, str] = {}  # sessions whose call failed (retried later, or for good)
-        self.answered_by_symbol: dict[str, tuple[date, date]] = {}  # per-symbol aggregates that answered
+        self.answered_by_symbol: dict[str, tuple[date, date]] = {}  # per symbol: aggregates or list date
+        self.first_seen: dict[str, date] = {}  # the first session a symbol arrived in, once it missed one
 
     def wanted(self, session: date) -> frozenset[str]:
         """The symbols that want `session` (one of the planned sessions) from grouped daily."""
@@ -72,6 +81,9 @@ class Sessions:
                 rows.extend(daily_rows(bar.ticker, [bar]))
                 arrived.add(bar.ticker)
         outcome.symbols_written |= arrived
+        for symbol in arrived.intersection(self.missing):  # few: those that missed an earlier session
+            if session < self.first_seen.get(symbol, date.max):
+                self.first_seen[symbol] = session
         for rejected in page.rejected:  # an invalid bar arrived: reported by bars_are_valid, not refetched
             if rejected.ticker in symbols:
                 outcome.rejected.append(rejected)
@@ -137,12 +149,35 @@ def load_grouped(client: PolygonClient, plan: CallPlan, writer: Writer, outcome:
             for symbol in state.wanted(session):
                 state.missing[symbol].append(session)
             del state.failed[session]
+    _listed_late(client, state, writer, outcome, steps, give_up, log)
     _per_symbol(state, writer, outcome, steps, give_up, fetch_symbol, log, client.concurrency)
     writer.add([], state.spans(state.planned[-1]), commit=True)
     for session, why in state.failed.items():  # not worth another request shape (a 4xx): owed as is
         for symbol in sorted(state.wanted(session)):
             outcome.owed.extend(not_fetched(symbol, [session], why))
     outcome.unpublished = list(state.unpublished)
+
+
+def _listed_late(client: PolygonClient, state: Sessions, writer: Writer, outcome: DailyOutcome, steps: Steps,
+                 give_up: GiveUp, log: Callable[[str], None]) -> None:
+    """Symbols without a list date that grouped daily first showed after their window's start: one details
+    call each; sessions before the list date it gives are received as "no trade" (loading/listing.py)."""
+    asked = without_list_date(writer.engine, listed_late(state.missing, state.first_seen))
+    if not asked or give_up.tripped:
+        return
+    log(f"{len(asked)} symbols without a list date first in grouped daily after their window starts "
+        f"({listed(asked, 10)}): one details call each for it")
+    steps.add(len(asked))
+    dates = list_dates(client, asked)
+    outcome.listing_details_calls += len(asked)
+    for _ in asked:
+        steps()
+    store_list_dates(writer.engine, dates)
+    for symbol in proven_before_listing(state.missing, dates):
+        days = state.missing[symbol]
+        state.answered_by_symbol[symbol] = (min(days), max(days))
+        state.missing[symbol] = []
+        outcome.proven_by_list_date += 1
 
 
 def _per_symbol(state: Sessions, writer: Writer, outcome: DailyOutcome, steps: Steps, give_up: GiveUp,

@@ -6,7 +6,8 @@ they take at the request budget.
 the pieces the run itself uses (`needing_details` for details calls, `window_gaps` and the remembered plan
 horizon for the gaps, `plan_daily` for grouped daily against aggregates), so it counts the calls the run
 makes. What no one can know before asking is named, not counted: tickers a grouped-daily answer leaves
-out (one aggregates call each), probes of a plan horizon not yet learned, retries.
+out (one aggregates call each, or one details call for a list-only ETF listed inside the window), probes
+of a plan horizon not yet learned, retries.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
 MINUTE_BARS_PER_SESSION = 960  # 4:00-20:00 with extended hours: the most one session holds
 AGGS_PAGE_BARS = 50_000  # bars in one aggregates page
 FEW = 10  # symbols named when there are at most this many
-UNKNOWABLE = ("one aggregates call per symbol a grouped-daily answer leaves out (completeness), up to 7 "
+UNKNOWABLE = ("one aggregates call per symbol a grouped-daily answer leaves out (completeness), or one "
+              "details call instead for an ETF of the ticker list that grouped daily first shows after its "
+              "window starts (its list date proves the sessions before it without a trade), up to 7 "
               "probes if the plan refuses older data and its horizon is not remembered yet, one ticker-list "
               "call per ticker the details call does not know, and retries")
 
