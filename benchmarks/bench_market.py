@@ -5,8 +5,9 @@ The sandbox (its own process) lists the shipped universe plus synthetic listings
 ETFs; SandboxConfig.synthetic_stocks/_etfs) up to about 6,000 common stocks and 4,000 ETFs at --scale 1.
 Measured, each `tickstock` command a process of its own on a throwaway TICKSTOCK_HOME (embedded
 PostgreSQL and Redis):
-1. `tickstock load --universe all_stocks --years Y`, then `--universe all_etfs --years Y`: calls by
-   endpoint (what the sandbox received meanwhile), wall time, peak RSS of the loading process.
+1. `tickstock load --universe all_stocks,all_etfs --years Y`: the whole market in one load (a grouped-daily
+   answer serves stocks and ETFs at once): calls by endpoint (what the sandbox received meanwhile), wall
+   time, peak RSS of the loading process.
 2. The weekly refresh a week later: 500 loaded symbols lack their last 5 sessions (deleted, coverage set
    back), `tickstock load --symbols <the 500> --years Y` (goal ≤ 6 calls, as in bench_loading).
 3. The per-ticker baseline in the same run: the same loader with grouped daily off (details for the stocks,
@@ -15,9 +16,9 @@ PostgreSQL and Redis):
 Goals: at most 1,300 bar calls for the whole market, the whole load (details included) under 5 minutes,
 peak RSS under 1 GB. "At 5/min" is calls × 12 s, the free plan's pace.
 
-Run: `python benchmarks/bench_market.py [--scale S] [--years Y]` (--scale 0.1 --years 1: about a minute;
-the full size about 8 minutes). Writes benchmarks/results/bench_market.json (bench_market_scale<S>.json
-below scale 1, or --output).
+Run: `python benchmarks/bench_market.py [--scale S] [--years Y]` (--scale 0.1 --years 1: a few minutes;
+the full size 15-20 minutes on a busy 2-CPU machine). Writes benchmarks/results/bench_market.json
+(bench_market_scale<S>.json below scale 1, or --output).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ PAID_PLAN_PER_MINUTE, FREE_PLAN_PER_MINUTE, LATENCY_MS = 6_000, 5, 100.0
 BAR_CALLS_GOAL, WALL_GOAL_S, RSS_GOAL_MB, WEEKLY_CALLS_GOAL = 1_300, 300.0, 1_024.0, 6
 WEEK_SESSIONS, WEEKLY_SYMBOLS = 5, 500
 BAR_ENDPOINTS = ("aggs", "grouped_daily")
+MARKET = "all_stocks,all_etfs"  # one load: each grouped-daily answer serves stocks and ETFs at once
 _NAMES = {"/v3/reference/tickers": "tickers", "/v3/reference/tickers/{ticker}": "ticker_details",
           "/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}": "aggs",
           "/v2/aggs/grouped/locale/us/market/stocks/{date}": "grouped_daily",
@@ -126,12 +128,9 @@ def run(scale: float, years: float, latency_ms: float, sample: int) -> dict[str,
             uri = embedded.embedded_postgres_uri(home, "market")
             upgrade(uri)
             env = load_env(home, uri, sandbox.url, PAID_PLAN_PER_MINUTE)
-            loads = {}
-            for universe in ("all_stocks", "all_etfs"):
-                print(f"tickstock load --universe {universe} --years {years:g} …", flush=True)
-                command = ["load", "--universe", universe, "--years", f"{years:g}"]
-                loads[universe] = _figures(tickstock(command, env, home, sandbox))
-            out["loads"] = loads
+            print(f"tickstock load --universe {MARKET} --years {years:g} …", flush=True)
+            command = ["load", "--universe", MARKET, "--years", f"{years:g}"]
+            out["loads"] = {MARKET: _figures(tickstock(command, env, home, sandbox))}
             with get_engine(uri).connect() as conn:
                 listed = {kind: list(conn.execute(sa.text(
                     "SELECT symbol FROM symbols WHERE active AND type = :t ORDER BY symbol"),
@@ -194,8 +193,8 @@ def _print(r: dict[str, Any]) -> None:
     print(f"  {'run':38}{'calls':>7}{'bar calls':>10}{'wall s':>9}{'peak RSS MB':>12}{'at 5/min':>10}  "
           "by endpoint")
     rows = [(f"load --universe {u}", f) for u, f in r["loads"].items()]
-    rows += [("whole market (both loads)", r["whole_market"]),
-             (f"weekly refresh, {r['weekly']['symbols']} × +{WEEK_SESSIONS} sessions", r["weekly"])]
+    rows += [("whole market", r["whole_market"])] if len(r["loads"]) > 1 else []
+    rows += [(f"weekly refresh, {r['weekly']['symbols']} × +{WEEK_SESSIONS} sessions", r["weekly"])]
     b = r["baseline"]
     rows.append((f"per-ticker baseline (×{b['extrapolated_to'] / b['sample_symbols']:.1f} of "
                  f"{b['sample_symbols']})", {**b, "peak_rss_mb": b["sample"]["peak_rss_mb"],
