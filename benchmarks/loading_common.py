@@ -30,7 +30,7 @@ LATENCY_MS = 100.0  # issue 4: the call scenarios run against a sandbox that ans
 WEEK_SESSIONS = 5  # the weekly refresh: a week of sessions missing for every loaded symbol
 WALL_GOAL_SECONDS, WEEKLY_AGGREGATE_CALLS_GOAL = 60.0, 6
 DETAILS_MAX_AGE_DAYS = 30.0  # SymbolsConfig.max_details_age_days' default
-OUR_CONCURRENCY = 4  # PolygonResource.concurrency's default
+OUR_CONCURRENCY = 4  # PolygonResource.concurrency unset, sandbox without a budget
 _SEED_INSERT = (
     "INSERT INTO ohlcv_daily (symbol, date, open, high, low, close, volume, vwap, transactions) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (symbol, date) DO UPDATE SET "

@@ -161,7 +161,9 @@ def test_when_every_request_fails_the_run_fails_after_a_few_requests(
     result = run_load(instance, resources, None, keys, ["ohlcv_daily"])
     assert not result.success
     asked = {t for (_, t) in bar_requests(live_sandbox, since)}
-    assert len(asked) <= GIVE_UP_AFTER + 2 * resources["polygon"].concurrency < len(keys)
+    with resources["polygon"].get_client() as client:
+        in_flight = client.concurrency
+    assert len(asked) <= GIVE_UP_AFTER + 2 * in_flight < len(keys)
     assert bars_per_symbol(database_uri) == {}
 
 

@@ -2,13 +2,18 @@
 definitions) selects the real API, no key selects the sandbox, and callers can tell which. The client
 reads no variable itself: the resource's fields are all there is."""
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dagster import Definitions, EnvVar, asset
 
 from tickstock_pipelines import settings as settings_module
+from tickstock_pipelines.loading.sectors import load_sector_map
+from tickstock_pipelines.loading.symbols_sync import fetch_details
 from tickstock_pipelines.resources import POLYGON, in_force
 from tickstock_pipelines.resources.polygon import PolygonResource, PolygonRetriesExhausted
 from tickstock_pipelines_tests.support.fake_polygon import CANARY, DETAILS_OK, FakePolygon
@@ -123,3 +128,44 @@ def test_the_time_allowed_for_429s_reaches_the_client(fake: FakePolygon, redis_u
                                                         match=r"longer than the 0\.3 s allowed"):
         client.ticker_details("AAPL")
     assert len(fake.requests) > 2  # more than max_retries=1 allows: 429s are bounded by time
+
+
+@pytest.mark.parametrize(("budget", "sandbox", "in_flight"), [
+    ("", False, 4), ("5", False, 4), ("600", False, 4), ("6000", False, 20), ("100000", False, 32),
+    ("", True, 4), ("6000", True, 20)])
+def test_requests_in_flight_follow_the_budget(fake: FakePolygon, redis_url: str, budget: str, sandbox: bool,
+                                              in_flight: int) -> None:
+    """Unset, the in-flight count is what keeps the budget busy at a 0.2 s round trip (4 to 32): the
+    free plan and the unthrottled sandbox keep 4; a set `concurrency` wins."""
+    key = {} if sandbox else {"api_key": CANARY}
+    resource = PolygonResource(**key, base_url=fake.base_url, redis_url=redis_url, requests_per_minute=budget)
+    with resource.get_client() as client:
+        assert client.concurrency == in_flight
+    with resource.model_copy(update={"concurrency": 7}).get_client() as client:
+        assert client.concurrency == 7
+
+
+def test_a_paid_budget_keeps_more_than_four_details_calls_in_flight(fake: FakePolygon,
+                                                                   redis_url: str) -> None:
+    """At 6,000 a minute and a slow round trip the details calls overlap: with 4 in flight they could not
+    reach the 100 a second the budget allows."""
+    flying, peak, lock = [0], [0], threading.Lock()
+
+    def slow(query: dict) -> tuple[int, Any, dict[str, str]]:
+        with lock:
+            flying[0] += 1
+            peak[0] = max(peak[0], flying[0])
+        time.sleep(0.4)
+        with lock:
+            flying[0] -= 1
+        return DETAILS_OK
+
+    tickers = [f"T{i}" for i in range(40)]
+    for ticker in tickers:
+        fake.routes[f"/v3/reference/tickers/{ticker}"] = slow
+    resource = PolygonResource(api_key=CANARY, base_url=fake.base_url, redis_url=redis_url,
+                               requests_per_minute="6000", budget_key="test:budget:in-flight")
+    with resource.get_client() as client:
+        rows, result = fetch_details(client, tickers, load_sector_map(None))
+    assert len(result.fetched) == 40 and len(fake.requests) == 40
+    assert 4 < peak[0] <= 20

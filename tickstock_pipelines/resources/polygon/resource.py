@@ -13,7 +13,14 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from tickstock_pipelines.resources.polygon.client import PolygonClient
-from tickstock_pipelines.resources.polygon.ratelimit import DEFAULT_KEY, SharedRateLimiter
+from tickstock_pipelines.resources.polygon.ratelimit import (
+    DEFAULT_IN_FLIGHT,
+    DEFAULT_KEY,
+    MAX_IN_FLIGHT,
+    ROUND_TRIP_SECONDS,
+    SharedRateLimiter,
+    in_flight_for,
+)
 
 
 class PolygonResource(ConfigurableResource):
@@ -37,8 +44,12 @@ class PolygonResource(ConfigurableResource):
     rate_limited_max_seconds: float = Field(
         default=600.0, ge=0, description="longest one request keeps waiting out 429s (Retry-After, else "
                                          "backoff) before it fails")
-    concurrency: int = Field(default=4, ge=1, le=32, description="requests a loader keeps in flight at once "
-                             "(the shared budget still sets the pace)")
+    concurrency: int | None = Field(
+        default=None, ge=1, le=MAX_IN_FLIGHT,
+        description="requests a loader keeps in flight at once (the shared budget still sets the pace); "
+                    f"unset → enough for the budget at a {ROUND_TRIP_SECONDS:g} s round trip, "
+                    f"{DEFAULT_IN_FLIGHT} to {MAX_IN_FLIGHT} ({DEFAULT_IN_FLIGHT} on the free plan and the "
+                    "unthrottled sandbox)")
     backoff_seconds: float = Field(default=1.0, description="first retry delay; doubles, with jitter")
     max_wait_seconds: float = Field(default=900.0, description="longest wait for the shared budget")
     budget_key: str = Field(default=DEFAULT_KEY, description="Redis key of the shared budget")
@@ -67,5 +78,6 @@ class PolygonResource(ConfigurableResource):
             api_key=api_key, base_url=base_url, limiter=limiter, sandbox=sandbox,
             timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
             backoff_seconds=self.backoff_seconds, rate_limited_max_seconds=self.rate_limited_max_seconds,
-            concurrency=self.concurrency,
+            concurrency=self.concurrency or (in_flight_for(rpm) if self.requests_per_minute or not sandbox
+                                             else DEFAULT_IN_FLIGHT),
         )
