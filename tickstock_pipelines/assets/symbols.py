@@ -36,7 +36,7 @@ from tickstock_pipelines.loading.refresh import (
     find_new_delistings,
     oldest_details,
 )
-from tickstock_pipelines.loading.request import LoadRequest, Resolved, resolve
+from tickstock_pipelines.loading.request import LoadRequest, Resolved, Window, history_given, resolve
 from tickstock_pipelines.loading.requests import LoadInputError
 from tickstock_pipelines.loading.sectors import SECTOR_MAP_FILE, SectorMapError, load_sector_map
 from tickstock_pipelines.loading.symbols_sync import (
@@ -66,7 +66,7 @@ class SymbolsConfig(LoadRequest):
     refresh_tracked_universes: bool = Field(
         default=False, description="also re-resolve every universe requested before (weekly refresh)")
     sector_map_path: str | None = Field(
-        default=None, description="SIC sector map laid over the shipped one (default: TICKSTOCK_SECTOR_MAP, "
+        default="", description="SIC sector map laid over the shipped one (default: TICKSTOCK_SECTOR_MAP, "
                                   "else the shipped config/sic_sectors.yaml); every stored stock follows it")
     check_delistings: bool = Field(
         default=False, description="list the active tickers (one paged call) and store stored symbols "
@@ -78,10 +78,23 @@ class SymbolsConfig(LoadRequest):
         "leave empty: set by `tickstock load`, which resolved the request already (these are its tickers)"))
 
 
-def _asked(config: SymbolsConfig) -> bool:
-    """A request was made (a history without tickers is refused by `resolve`, not ignored)."""
-    return bool(config.universe or config.symbols or config.symbols_csv) or any(
-        v is not None for v in (config.history, config.years, config.months))
+def _asked(config: SymbolsConfig, window: Window | None) -> bool:
+    """A request was made (a history without tickers is refused by `resolve`, not ignored). The
+    Launchpad's defaults (empty sources, `ONE_YEAR`) are no request: the plain Materialize button
+    refreshes stale details."""
+    return bool(config.universe or config.symbols or config.symbols_csv or window) or history_given(config)
+
+
+def _window(context: AssetExecutionContext, end: date) -> Window | None:
+    """`tickstock load --years/--months` (the run's `tickstock/history` tag), checked before anything
+    else: a tag the CLI did not write (the Launchpad's tag editor) fails the run here, in one line."""
+    try:
+        window = Window.of_tags(context.run.tags)
+        if window is not None:
+            window.start(end)
+    except LoadInputError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    return window
 
 
 @asset(
@@ -100,14 +113,16 @@ def _asked(config: SymbolsConfig) -> bool:
 def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: DatabaseResource,
             polygon: PolygonResource) -> MaterializeResult:
     """Ticker details, sector and industry from SIC, ETF type; only new or stale symbols are fetched."""
-    engine = database.get_engine()
     end = last_completed_session()
+    window = _window(context, end)
+    asked = _asked(config, window)
+    engine = database.get_engine()
     client = polygon.get_client()
     announce_sandbox(context, client)
     try:
         with engine.connect() as conn:
-            resolved = [resolve(config, conn, end, lambda: client, config.resolved_tickers or None)] \
-                if _asked(config) else []
+            resolved = [resolve(config, conn, end, lambda: client, config.resolved_tickers or None,
+                                window)] if asked else []
             if config.refresh_tracked_universes:
                 resolved += tracked_requests(conn, end, lambda: client)
         requests = resolved
@@ -128,7 +143,7 @@ def symbols(context: AssetExecutionContext, config: SymbolsConfig, database: Dat
                 to_fetch, fresh = needing_details(conn, known, config.max_details_age_days)
                 if batch is not None:
                     to_fetch, left = to_fetch[:batch], max(0, len(to_fetch) - batch)
-            plan = _plan(conn, config, resolved, end, client) if _asked(config) else {}
+            plan = _plan(conn, config, resolved, end, client) if asked else {}
         listed_rows = [record(refs[t], sectors) for t in to_fetch if t in refs]
         by_details = [t for t in to_fetch if t not in refs]
         context.log.info(f"symbols: {len(wanted)} requested, {len(fresh)} with fresh details, "

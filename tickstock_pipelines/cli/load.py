@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tickstock_pipelines.loading.request import LoadRequest, Resolved
+    from tickstock_pipelines.loading.request import LoadRequest, Resolved, Window
 
 PRIORITIES = ("low", "normal", "high")
 
@@ -71,7 +71,7 @@ def load_handler(args: argparse.Namespace) -> int:
 
     from tickstock_pipelines.cli import one_line, unreachable
     from tickstock_pipelines.config_file import ConfigFileError
-    from tickstock_pipelines.loading.request import LoadRequest, resolve
+    from tickstock_pipelines.loading.request import LoadRequest, Window, resolve
     from tickstock_pipelines.loading.requests import LoadInputError
     from tickstock_pipelines.market_calendar import last_completed_session
     from tickstock_pipelines.resources import DATABASE, POLYGON, in_force
@@ -83,8 +83,8 @@ def load_handler(args: argparse.Namespace) -> int:
         return _error(str(exc))
     csv_path = str(Path(args.symbols_csv).expanduser().resolve()) if args.symbols_csv else None
     request = LoadRequest(universe=args.universe, symbols=args.symbols, symbols_csv=csv_path,
-                          years=args.years, months=args.months, timespan=args.timespan,
-                          priority=args.priority)
+                          timespan=args.timespan, priority=args.priority)
+    window = Window.of(args.years, args.months)  # reaches the run as its tag, checked here first
     client = None
     try:
         engine = in_force(DATABASE).get_engine()
@@ -93,7 +93,7 @@ def load_handler(args: argparse.Namespace) -> int:
                 nonlocal client
                 client = client or in_force(POLYGON).get_client()
                 return client
-            resolved = resolve(request, conn, last_completed_session(), polygon_client)
+            resolved = resolve(request, conn, last_completed_session(), polygon_client, window=window)
             if args.dry_run:
                 return _dry_run(conn, resolved, client)
     except LoadInputError as exc:
@@ -105,7 +105,7 @@ def load_handler(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    return _launch(request, resolved, files)
+    return _launch(request, resolved, files, window)
 
 
 def _dry_run(conn: Any, resolved: Resolved, client: Any) -> int:
@@ -139,13 +139,15 @@ def _what(resolved: Resolved) -> str:
     return f"load {asked}, {resolved.timespan} bars from {resolved.start}"
 
 
-def _launch(request: LoadRequest, resolved: Resolved, files: dict[str, dict[str, Any]]) -> int:
+def _launch(request: LoadRequest, resolved: Resolved, files: dict[str, dict[str, Any]],
+            window: Window | None) -> int:
     from tickstock_pipelines.notifications import NOTIFIED_BY_CLI, NOTIFIED_BY_TAG
     from tickstock_pipelines.orchestration.launch import launch_load
 
-    described = _request(request, resolved)
+    described = _request(request, resolved, window)
     launched = launch_load(request, resolved, tags={NOTIFIED_BY_TAG: NOTIFIED_BY_CLI}, ops=files,
-                           on_abort=lambda instance, exc: _notify_aborted(instance, exc, described))
+                           on_abort=lambda instance, exc: _notify_aborted(instance, exc, described),
+                           window=window)
     outcome, tickers = launched.outcome, resolved.symbols
     symbols_meta = outcome.asset_metadata.get("symbols", {})
     unknown = list(symbols_meta.get("unknown_tickers") or [])
@@ -207,12 +209,15 @@ def _delisted(tickers: tuple[str, ...]) -> list[tuple[str, Any]]:
             {"t": list(tickers)})]
 
 
-def _request(request: LoadRequest, resolved: Resolved) -> dict[str, Any]:
+def _request(request: LoadRequest, resolved: Resolved, window: Window | None) -> dict[str, Any]:
     """What was asked, for the admin message."""
+    from tickstock_pipelines.loading.request import Window
+
     source = {"universe": "universe", "csv": "symbols_csv"}.get(resolved.source, "symbols")
+    window = window or Window()
     return {"command": "load", "request": {
         "source": source, "universe": request.universe, "symbols_csv": request.symbols_csv,
-        "tickers": len(resolved.symbols), "years": request.years, "months": request.months,
+        "tickers": len(resolved.symbols), "years": window.years, "months": window.months,
         "timespan": request.timespan, "priority": request.priority}}
 
 

@@ -8,10 +8,9 @@ reason before any call or write. The CLI resolves once and hands the run the tic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -20,7 +19,9 @@ from pydantic import Field
 
 from tickstock_pipelines.loading.coverage import Timespan
 from tickstock_pipelines.loading.requests import (
+    HISTORY_TYPE,
     INDEX_UNIVERSES,
+    History,
     LoadInputError,
     cache_universe,
     history_start,
@@ -37,44 +38,73 @@ LISTED_UNIVERSES = {"all_etfs": "ETF", "all_stocks": "CS"}
 PRIORITIES = ("low", "normal", "high")
 
 
-class History(Enum):
-    """History choices for the Launchpad: the type carries the bounds (nothing beyond 10 years)."""
-
-    ONE_MONTH = "1 month"
-    THREE_MONTHS = "3 months"
-    SIX_MONTHS = "6 months"
-    ONE_YEAR = "1 year"
-    TWO_YEARS = "2 years"
-    THREE_YEARS = "3 years"
-    FIVE_YEARS = "5 years"
-    TEN_YEARS = "10 years"
-
-    @property
-    def window(self) -> tuple[float | None, int | None]:
-        """(years, months) as `history_start` takes them."""
-        count, unit = self.value.split()
-        return (None, int(count)) if unit.startswith("month") else (float(count), None)
+DEFAULT_HISTORY = History.ONE_YEAR
+HISTORY_TAG = "tickstock/history"  # `tickstock load --years/--months` on its run: "2.5 years", "7 months"
 
 
 class LoadRequest(Config):
-    """What to load: exactly one of universe, symbols, symbols_csv; how much history; which bars."""
+    """What to load: exactly one of universe, symbols, symbols_csv; how much history; which bars.
 
-    universe: str | None = Field(default=None, description=(
+    Every field has a default the Launchpad shows (an empty string is "not given", `ONE_YEAR` is the
+    history a request without one gets), so opening the Launchpad lays the request out to fill in."""
+
+    universe: str | None = Field(default="", description=(
         "sp500, nasdaq100, dow30, all_etfs, all_stocks, or a universe key already in cache_entries "
         "(top_50, mega_cap, ai, etf_growth, …); several comma-separated load their union in one run "
-        "(`all_stocks,all_etfs`: the whole market)"))
-    symbols: Any = Field(default=None, description=(
-        "tickers as a comma-separated string (`AAPL,MSFT,BRK.B`) or a list (`[AAPL, MSFT]`)"))
-    symbols_csv: str | None = Field(default=None, description="path of a CSV file with a `symbol` column")
-    history: History | None = Field(default=None, description=(
-        "how far back: ONE_MONTH, THREE_MONTHS, SIX_MONTHS, ONE_YEAR (the default), TWO_YEARS, THREE_YEARS, "
-        "FIVE_YEARS or TEN_YEARS"))
-    years: float | None = Field(default=None, description=(
-        "instead of history: years, 0 < Y ≤ 10, fractions allowed (what `tickstock load --years` sets)"))
-    months: int | None = Field(default=None, description="instead of history: months, 1..120 (`--months`)")
+        "(`all_stocks,all_etfs`: the whole market); leave empty when giving symbols or symbols_csv"))
+    symbols: Any = Field(default="", description=(
+        "tickers as a comma-separated string (`AAPL,MSFT,BRK.B`) or a list (`[AAPL, MSFT]`); leave all "
+        "three of universe, symbols, symbols_csv empty to refresh stale details only"))
+    symbols_csv: str | None = Field(default="", description="path of a CSV file with a `symbol` column")
+    history: History | None = Field(default=DEFAULT_HISTORY, description=(
+        f"how far back: {HISTORY_TYPE}; anything else is refused before a run exists. `tickstock load` "
+        "takes --years (more than 0, at most 10, fractions allowed) or --months (1 to 120) instead"))
     timespan: Literal["day", "minute"] = Field(default="day", description="day or minute bars")
     priority: Literal["low", "normal", "high"] = Field(default="normal", description=(
         "recorded with the request; the runs launched for it get dagster/priority"))
+
+
+@dataclass(frozen=True)
+class Window:
+    """`tickstock load --years/--months`: a history the enum cannot say (2.5 years, 7 months). It reaches
+    the run as the tag `tickstock/history`, not as config, so the Launchpad's config holds only the enum;
+    the run checks the tag at its start (the CLI checked it before launching)."""
+
+    years: float | None = None
+    months: int | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--months" if self.months is not None else "--years"
+
+    def start(self, end: date) -> date:
+        return history_start(end, years=self.years, months=self.months)
+
+    def tags(self) -> dict[str, str]:
+        if self.months is not None:
+            return {HISTORY_TAG: f"{self.months} months"}
+        return {HISTORY_TAG: f"{self.years:g} years"} if self.years is not None else {}
+
+    @classmethod
+    def of(cls, years: float | None, months: int | None) -> Window | None:
+        return None if years is None and months is None else cls(years, months)
+
+    @classmethod
+    def of_tags(cls, tags: Mapping[str, str]) -> Window | None:
+        """The window a run's tag asks for (none without the tag); a malformed one is refused in one line."""
+        text = tags.get(HISTORY_TAG)
+        if text is None:
+            return None
+        count, _, unit = text.strip().partition(" ")
+        try:
+            if unit.strip() in ("year", "years"):
+                return cls(years=float(count))
+            if unit.strip() in ("month", "months"):
+                return cls(months=int(count))
+        except ValueError:
+            pass
+        raise LoadInputError(f"the run's tag {HISTORY_TAG} must read 'Y years' or 'M months', got "
+                             f"{text[:20]!r}")
 
 
 @dataclass(frozen=True)
@@ -98,20 +128,24 @@ class Resolved:
 
 
 def _given(request: LoadRequest) -> list[str]:
+    """The sources given: an empty string or list is not given (the Launchpad's defaults are empty)."""
     return [n for n, v in (("--universe", request.universe), ("--symbols", request.symbols),
                            ("--symbols-csv", request.symbols_csv)) if v]
 
 
-def check_shape(request: LoadRequest) -> None:
+def history_given(request: LoadRequest) -> bool:
+    """A history other than the default was asked for (the default is what saying nothing means)."""
+    return request.history not in (None, DEFAULT_HISTORY)
+
+
+def check_shape(request: LoadRequest, window: Window | None = None) -> None:
     """Everything that can be refused without the database or the API."""
     given = _given(request)
     if len(given) != 1:
         raise LoadInputError("give exactly one of --universe, --symbols, --symbols-csv"
                              + (f" (got {', '.join(given)})" if given else ""))
-    windows = [n for n, v in (("history", request.history), ("--years", request.years),
-                              ("--months", request.months)) if v is not None]
-    if len(windows) > 1:
-        raise LoadInputError(f"give one of history, --years, --months, not {' and '.join(windows)}")
+    if window is not None and history_given(request):
+        raise LoadInputError(f"give one of history, --years, --months, not history and {window.flag}")
     if request.timespan not in ("day", "minute"):
         raise LoadInputError(f"timespan must be day or minute, not {request.timespan!r:.20}")
     if request.priority not in PRIORITIES:
@@ -122,9 +156,11 @@ def check_shape(request: LoadRequest) -> None:
         universe_keys(request.universe)
 
 
-def start_of(request: LoadRequest, end: date) -> date:
+def start_of(request: LoadRequest, end: date, window: Window | None = None) -> date:
     """The first day of history the request wants (one year when it says nothing)."""
-    years, months = request.history.window if request.history else (request.years, request.months)
+    if window is not None:
+        return window.start(end)
+    years, months = (request.history or DEFAULT_HISTORY).window
     return history_start(end, years=years, months=months)
 
 
@@ -136,13 +172,14 @@ def _symbols(raw: str | Sequence[Any]) -> tuple[str, ...]:
 
 def resolve(request: LoadRequest, conn: sa.Connection, end: date,
             client: Callable[[], PolygonClient] | None = None,
-            tickers: Sequence[str] | None = None) -> Resolved:
+            tickers: Sequence[str] | None = None, window: Window | None = None) -> Resolved:
     """Validate and resolve; `client` is only called for a listed universe (one paged list call).
 
     `tickers`: the request was resolved already (by `tickstock load`): keep its tickers, only the list
-    items of all_etfs are fetched again (their rows need no details call)."""
-    check_shape(request)
-    start = start_of(request, end)
+    items of all_etfs are fetched again (their rows need no details call). `window`: the CLI's
+    --years/--months, instead of `history`."""
+    check_shape(request, window)
+    start = start_of(request, end, window)
     timespan: Timespan = "minute" if request.timespan == "minute" else "day"
     refs: tuple[TickerRef, ...] = ()
     key: str | None = None

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from enum import Enum
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,35 @@ MAX_YEARS = 10
 MAX_MONTHS = 120
 
 
+class History(Enum):
+    """`history` in the Launchpad: the type carries the bounds, 1 month to 10 years. Dagster refuses any
+    other value before a run exists ("… not in enum type History got TWENTY_YEARS")."""
+
+    ONE_MONTH = "1 month"
+    THREE_MONTHS = "3 months"
+    SIX_MONTHS = "6 months"
+    ONE_YEAR = "1 year"
+    TWO_YEARS = "2 years"
+    THREE_YEARS = "3 years"
+    FIVE_YEARS = "5 years"
+    TEN_YEARS = "10 years"
+
+    @property
+    def window(self) -> tuple[float | None, int | None]:
+        """(years, months) as `history_start` takes them."""
+        count, unit = self.value.split()
+        return (None, int(count)) if unit.startswith("month") else (float(count), None)
+
+
+# The words the CLI's refusal, the Launchpad field's description and Dagster's own refusal share.
+HISTORY_TYPE = (f"enum type {History.__name__} ({', '.join(History.__members__)}: "
+                f"{History.ONE_MONTH.value} to {History.TEN_YEARS.value})")
+
+
+def _amount(raw: object) -> str:
+    return f"{raw:g}" if isinstance(raw, Real) and not isinstance(raw, bool) else _shown(raw)
+
+
 def history_start(end: date, *, years: float | None = None, months: int | None = None) -> date:
     """First calendar day of the wanted history, `end` inclusive.
 
@@ -129,14 +159,15 @@ def history_start(end: date, *, years: float | None = None, months: int | None =
         raise LoadInputError("give either years or months of history, not both")
     if months is not None:
         if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
-            raise LoadInputError(
-                f"months must be a whole number from 1 to {MAX_MONTHS} (got {_shown(months)})")
+            raise LoadInputError(f"history must be a whole number of months from 1 to {MAX_MONTHS}, got "
+                                 f"{_amount(months)} months; the Launchpad's choices: {HISTORY_TYPE}")
         return end - relativedelta(months=months) + timedelta(days=1)
     if years is None:
         years = 1
     if (isinstance(years, bool) or not isinstance(years, Real) or not math.isfinite(years)
             or not 0 < years <= MAX_YEARS):
-        raise LoadInputError(f"years must be more than 0 and at most {MAX_YEARS} (got {_shown(years)})")
+        raise LoadInputError(f"history must be more than 0 and at most {MAX_YEARS} years, got "
+                             f"{_amount(years)} years; the Launchpad's choices: {HISTORY_TYPE}")
     # A tiny fraction still means the last day: an empty window would load nothing and say nothing.
     days = max(1, round(float(years) * 365.25))
     return end - timedelta(days=days) + timedelta(days=1)

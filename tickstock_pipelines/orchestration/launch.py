@@ -23,7 +23,7 @@ from dagster import (
 
 from tickstock_pipelines.assets.market_data import JOB_OF_PARTITIONS
 from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
-from tickstock_pipelines.loading.request import LoadRequest, Resolved, requested_symbols
+from tickstock_pipelines.loading.request import LoadRequest, Resolved, Window, requested_symbols
 from tickstock_pipelines.loading.requests import LoadInputError
 
 if TYPE_CHECKING:
@@ -93,24 +93,27 @@ def request_config(request: LoadRequest, resolved: Resolved | None = None) -> di
     tickers (it does not look the universe, the list or the CSV up again)."""
     config = {k: v for k, v in request.model_dump(exclude_none=True).items()
               if v != LoadRequest.model_fields[k].default}
-    if request.history is not None:
-        config["history"] = request.history.name
+    if "history" in config:
+        config["history"] = request.history.name if request.history else None
     if resolved is not None:
         config["resolved_tickers"] = list(resolved.symbols)
     return config
 
 
 def load_launch(request: LoadRequest, resolved: Resolved, instance: DagsterInstance,
-                tags: dict[str, str] | None = None, ops: dict[str, dict[str, Any]] | None = None) -> Launch:
+                tags: dict[str, str] | None = None, ops: dict[str, dict[str, Any]] | None = None,
+                window: Window | None = None) -> Launch:
     """`tickstock load`'s run: symbols, their bars and (for day bars) ETF metadata, in one run. `ops`:
-    more config per asset (the user's sector map and ETF rules). A minute load adds its symbols to the
+    more config per asset (the user's sector map and ETF rules). `window`: --years/--months, as the run's
+    `tickstock/history` tag (the config's `history` is an enum). A minute load adds its symbols to the
     `minute_symbols` set only, a day load to `symbols` only."""
     minute = resolved.timespan == "minute"
     selection = ["symbols", "ohlcv_minute"] if minute else ["symbols", "ohlcv_daily", "etf_metadata"]
     return plan_launch(
         resolved.symbols, present=instance.get_dynamic_partitions(partitions_of(selection)),
         selection=selection, command="load", priority=resolved.priority,
-        run_config={"ops": _ops(request_config(request, resolved), selection, ops or {})}, tags=tags)
+        run_config={"ops": _ops(request_config(request, resolved), selection, ops or {})},
+        tags={**(window.tags() if window else {}), **(tags or {})})
 
 
 def _ops(symbols: dict[str, Any], selection: Sequence[str], ops: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -130,13 +133,14 @@ class Launched:
 
 def launch_load(request: LoadRequest, resolved: Resolved, *, instance: DagsterInstance | None = None,
                 tags: dict[str, str] | None = None, ops: dict[str, dict[str, Any]] | None = None,
-                on_abort: Callable[[DagsterInstance, BaseException], None] | None = None) -> Launched:
+                on_abort: Callable[[DagsterInstance, BaseException], None] | None = None,
+                window: Window | None = None) -> Launched:
     """Add the partitions, launch the run on the instance and wait for it (what `tickstock load` does).
     Partitions added for tickers that did not load are removed again."""
     from tickstock_pipelines.instance import get_instance, run_job
 
     instance = instance or get_instance()
-    launch = load_launch(request, resolved, instance, tags, ops)
+    launch = load_launch(request, resolved, instance, tags, ops, window)
     launch.add_partitions(instance)
     try:
         outcome = run_job(launch.job, run_config=launch.run_config, asset_selection=list(launch.selection),

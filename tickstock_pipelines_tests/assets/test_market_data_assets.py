@@ -20,6 +20,7 @@ from tickstock_pipelines.orchestration.launch import RANGE_END, RANGE_START
 from tickstock_pipelines.orchestration.new_symbols import new_symbols_sensor
 from tickstock_pipelines_tests.support.market_data_runs import (
     checks,
+    cli_window,
     load_job_with,
     metadata,
     run_load,
@@ -163,9 +164,10 @@ def test_bad_input_fails_the_run_and_writes_nothing(
     for config in ({"universe": "no_such_universe"}, {"symbols": ["AAPL;DROP TABLE symbols"]},
                    {"symbols": ["AAPL"], "years": 11}, {"symbols": ["ZZZZQ1", "ZZZZQ2"]}):
         job = load_job_with(resources)
+        symbols_config, tags = cli_window(config)  # years: the run's tickstock/history tag, as the CLI sets
         result = job.execute_in_process(instance=instance, asset_selection=[AssetKey("symbols")],
-                                        run_config={"ops": {"symbols": {"config": config}}},
-                                        raise_on_error=False)
+                                        run_config={"ops": {"symbols": {"config": symbols_config}}},
+                                        tags=tags, raise_on_error=False)
         assert not result.success, config
     with sa.create_engine(database_uri).connect() as conn:
         counts = conn.execute(sa.text("SELECT (SELECT count(*) FROM symbols), (SELECT count(*) FROM "

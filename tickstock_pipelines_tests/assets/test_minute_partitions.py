@@ -12,7 +12,7 @@ from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from tickstock_pipelines.assets.market_data import LOAD_JOB, MINUTE_LOAD_JOB
 from tickstock_pipelines.assets.partitions import MINUTE_PARTITIONS_NAME, SYMBOL_PARTITIONS_NAME
-from tickstock_pipelines.loading.request import LoadRequest, resolve
+from tickstock_pipelines.loading.request import LoadRequest, Window, resolve
 from tickstock_pipelines.market_calendar import last_completed_session
 from tickstock_pipelines.orchestration.launch import launch_load
 from tickstock_pipelines.orchestration.new_symbols import new_symbols_sensor
@@ -31,10 +31,10 @@ def environment(monkeypatch: pytest.MonkeyPatch, database_uri: str, redis_url: s
 
 
 def _load(instance: DagsterInstance, database_uri: str, **fields: Any) -> Any:
-    request = LoadRequest(months=1, **fields)
+    request, window = LoadRequest(**fields), Window(months=1)  # `tickstock load … --months 1`
     with sa.create_engine(database_uri).connect() as conn:
-        resolved = resolve(request, conn, last_completed_session())
-    return launch_load(request, resolved, instance=instance).outcome
+        resolved = resolve(request, conn, last_completed_session(), window=window)
+    return launch_load(request, resolved, instance=instance, window=window).outcome
 
 
 def _sets(instance: DagsterInstance) -> tuple[list[str], list[str]]:
@@ -63,8 +63,8 @@ def test_the_sensor_backfills_minute_history_in_the_minute_set_and_day_history_i
     """Symbols stored from the UI (the `symbols` asset alone): KO with a minute target, AAPL with a day
     target. One tick: each set gets its own partitions and its own run, of the job over that set."""
     job = load_job_with(resources)
-    for config in ({"symbols": ["KO"], "months": 1, "timespan": "minute"},
-                   {"symbols": ["AAPL"], "months": 1}):
+    for config in ({"symbols": ["KO"], "history": "ONE_MONTH", "timespan": "minute"},
+                   {"symbols": ["AAPL"], "history": "ONE_MONTH"}):
         assert job.execute_in_process(instance=instance, asset_selection=[AssetKey("symbols")],
                                       run_config={"ops": {"symbols": {"config": config}}}).success
     with build_sensor_context(instance=instance, resources={"database": resources["database"]}) as context:

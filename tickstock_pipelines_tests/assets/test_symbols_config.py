@@ -1,5 +1,6 @@
 """The `symbols` Launchpad config: the type carries the bounds (Dagster refuses before any run), tickers as
-a comma-separated string or a list, and what a type cannot say fails at the start of the run in one line."""
+a comma-separated string or a list, and what a type cannot say (`tickstock load --years`, which reaches the
+run as its `tickstock/history` tag) fails at the start of the run in one line."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ def test_a_history_beyond_ten_years_is_refused_by_config_validation_before_any_r
     job = defs.resolve_job_def("load_job")
     validate_run_config(job, _symbols_config({"symbols": "AAPL,MSFT", "history": "TEN_YEARS"}))
     validate_run_config(job, _symbols_config({"symbols": ["AAPL", "MSFT"], "history": "ONE_MONTH"}))
-    with pytest.raises(Exception, match="TWENTY_YEARS"):
+    with pytest.raises(Exception, match="not in enum type History got TWENTY_YEARS"):
         validate_run_config(job, _symbols_config({"symbols": "AAPL", "history": "TWENTY_YEARS"}))
+    with pytest.raises(Exception, match='unexpected config entry "years"'):  # the CLI's flag is no config
+        validate_run_config(job, _symbols_config({"symbols": "AAPL", "years": 20}))
     from tickstock_pipelines.assets.symbols import symbols
 
     fields = symbols.op.config_schema.config_type.fields
@@ -37,11 +40,18 @@ def test_symbols_as_a_comma_separated_string_load_and_years_out_of_range_fail_in
     assert result.success
     with sa.create_engine(database_uri).connect() as conn:
         assert set(conn.execute(sa.text("SELECT symbol FROM symbols")).scalars()) == {"KO", "PEP"}
-    bad = run_load(instance, resources, {"symbols": "KO", "years": 20}, ["KO"], ["symbols"])
+    bad = run_load(instance, resources, {"symbols": "PLTR", "years": 20}, ["PLTR"], ["symbols"])
     assert not bad.success
     [failure] = [e for e in bad.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.message
-    assert "years must be more than 0 and at most 10" in message
+    [line] = message.strip().splitlines()  # "…Failure: <the reason>", one line
+    assert line.split(": ", 1)[1] == (
+        "history must be more than 0 and at most 10 years, got 20 years; the Launchpad's choices: enum type "
+        "History (ONE_MONTH, THREE_MONTHS, SIX_MONTHS, ONE_YEAR, TWO_YEARS, THREE_YEARS, FIVE_YEARS, "
+        "TEN_YEARS: 1 month to 10 years)")
+    with sa.create_engine(database_uri).connect() as conn:  # refused before anything was written
+        assert set(conn.execute(sa.text("SELECT symbol FROM symbols")).scalars()) == {"KO", "PEP"}
+        assert conn.execute(sa.text("SELECT count(*) FROM load_requests")).scalar_one() == 1
 
 
 def test_all_stocks_resolves_to_every_active_common_stock_in_one_paged_list_call(

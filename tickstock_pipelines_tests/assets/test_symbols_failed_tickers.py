@@ -40,7 +40,8 @@ def _run(instance: DagsterInstance, database_uri: str, redis_url: str, sandbox: 
                  "polygon": PolygonResource(base_url=sandbox.base_url, backoff_seconds=0.01, max_retries=2)}
     job = Definitions.merge(market_data_defs, Definitions(resources=resources)).resolve_job_def(load_job.name)
     return job.execute_in_process(
-        instance=instance, run_config={"ops": {"symbols": {"config": {"symbols": tickers, "months": 1}}}},
+        instance=instance,
+        run_config={"ops": {"symbols": {"config": {"symbols": tickers, "history": "ONE_MONTH"}}}},
         asset_selection=[AssetKey("symbols")], raise_on_error=False)
 
 

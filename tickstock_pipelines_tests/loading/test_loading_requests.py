@@ -149,6 +149,9 @@ def test_symbol_list_keeps_first_occurrences_in_order(tickers: list[str]) -> Non
 # --- history windows ----------------------------------------------------------------------------------------
 
 END = date(2025, 6, 30)
+# the Launchpad's words (its `history` field's description, Dagster's "not in enum type History") in the CLI's
+LAUNCHPAD_CHOICES = (r"the Launchpad's choices: enum type History \(ONE_MONTH, THREE_MONTHS, SIX_MONTHS, "
+                     r"ONE_YEAR, TWO_YEARS, THREE_YEARS, FIVE_YEARS, TEN_YEARS: 1 month to 10 years\)$")
 
 
 @pytest.mark.parametrize(("years", "days"), [
@@ -174,7 +177,8 @@ def test_default_is_one_year() -> None:
 
 @pytest.mark.parametrize("years", [0, 0.0, -1, -0.5, 10.0001, 11, math.nan, math.inf, -math.inf, True, "1"])
 def test_years_out_of_range(years: object) -> None:
-    with pytest.raises(LoadInputError, match=r"^years must be more than 0 and at most 10 \(got .*\)$"):
+    with pytest.raises(LoadInputError, match=r"^history must be more than 0 and at most 10 years, got "
+                       r"\S+ years; " + LAUNCHPAD_CHOICES):
         history_start(END, years=years)  # type: ignore[arg-type]
 
 
@@ -199,7 +203,8 @@ def test_months_window(end: date, months: int, start: date) -> None:
 
 @pytest.mark.parametrize("months", [0, -1, 121, 1.5, 2.0, True, "3"])
 def test_months_out_of_range(months: object) -> None:
-    with pytest.raises(LoadInputError, match=r"^months must be a whole number from 1 to 120"):
+    with pytest.raises(LoadInputError, match=r"^history must be a whole number of months from 1 to 120, got "
+                       r"\S+ months; " + LAUNCHPAD_CHOICES):
         history_start(END, months=months)  # type: ignore[arg-type]
 
 

@@ -1,54 +1,33 @@
 """The `symbols` Launchpad as a data engineer uses it, on `tickstock ui` (the webserver and the real daemon on
-one embedded instance): over GraphQL, a history beyond ten years is refused before any run exists; in
-headless Chromium, symbols typed into the Launchpad are added, a longer history asked for one of them, and
-their bars land through the daemon's sensor, with no CLI at all. Screenshots of each step go to
-artifacts/ui/."""
+one embedded instance): over GraphQL, the Launchpad lays the request out with its defaults and descriptions,
+and a history beyond ten years (or the CLI's `years: 20`) is refused before any run exists, in the words the
+CLI uses; in headless Chromium, symbols typed into the Launchpad are added, a longer history asked for one
+of them, and their bars land through the daemon's sensor, with no CLI at all. Screenshots of each step go
+to artifacts/ui/."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
-from tickstock_pipelines.loading.requests import history_start
-from tickstock_pipelines.market_calendar import last_completed_session, sessions_between
+from tickstock_pipelines.loading.requests import HISTORY_TYPE, history_start
+from tickstock_pipelines.market_calendar import last_completed_session
+from tickstock_pipelines_tests.support import launchpad as lp
+from tickstock_pipelines_tests.support.cli_helpers import said, tickstock
 from tickstock_pipelines_tests.support.services import create_database
 from tickstock_pipelines_tests.support.webserver import graphql, running_tickstock_ui
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ADDED = ("PLTR", "ARM", "SMCI")  # an ADR among them: ARM
-
-VALID = """
-query Valid($p: PipelineSelector!, $c: RunConfigData!) {
-  isPipelineConfigValid(pipeline: $p, mode: "default", runConfigData: $c) {
-    __typename ... on RunConfigValidationInvalid { errors { message } }
-  }
-}
-"""
-LAUNCH = """
-mutation Launch($p: ExecutionParams!) {
-  launchRun(executionParams: $p) {
-    __typename ... on RunConfigValidationInvalid { errors { message } } ... on PythonError { message }
-  }
-}
-"""
-RUNS = "{ runsOrError { ... on Runs { results { runId } } } }"
-SENSOR_RUNS = """
-query SensorRuns($sensor: String!) {
-  runsOrError(filter: {tags: [{key: "dagster/sensor_name", value: $sensor}]}) {
-    ... on Runs { results { runId status } }
-  }
-}
-"""
-
 
 @pytest.fixture(scope="module")
 def ui(pg_template_uri: str, redis_url: str,
@@ -61,74 +40,73 @@ def ui(pg_template_uri: str, redis_url: str,
         yield url, app
 
 
-def _selector(url: str) -> dict[str, Any]:
-    """The asset Launchpad's job: Dagster's asset job with `symbols` selected."""
-    [repo] = graphql(url, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
-                          "location { name } } } } }")["repositoriesOrError"]["nodes"]
-    return {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
-            "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": ["symbols"]}]}
-
-
-def _runs(url: str) -> int:
-    return len(graphql(url, RUNS)["runsOrError"]["results"])
-
-
-def _symbols_config(**config: Any) -> dict[str, Any]:
-    return {"ops": {"symbols": {"config": config}}}
-
-
-def test_graphql_launchpad_refuses_a_history_beyond_ten_years_before_any_run(ui: tuple[str, str]) -> None:
+def test_graphql_launchpad_lays_out_the_symbols_request_with_defaults_and_descriptions(
+        ui: tuple[str, str]) -> None:
+    """What the Launchpad builds its editor from: the default config it opens with (`rootDefaultYaml`, also
+    "Expand defaults") and the `symbols` op's config type, whose fields it documents beside the editor."""
     url, _ = ui
-    selector = _selector(url)
-    runs = _runs(url)
-    good = graphql(url, VALID, {"p": selector, "c": _symbols_config(symbols="PLTR,ARM,SMCI",
+    schema = graphql(url, lp.SCHEMA, {"p": lp.selector(url)})["runConfigSchemaOrError"]
+    types = {t["key"]: t for t in schema["allConfigTypes"]}
+
+    def field(type_key: str, name: str) -> dict[str, Any]:
+        return next(f for f in types[type_key]["fields"] if f["name"] == name)
+
+    ops = field(schema["rootConfigType"]["key"], "ops")["configTypeKey"]
+    config = field(field(ops, "symbols")["configTypeKey"], "config")["configTypeKey"]
+    fields = {f["name"]: f for f in types[config]["fields"]}
+    assert "years" not in fields and "months" not in fields  # the CLI's flags reach a run as its tag
+    defaults = {n: json.loads(f["defaultValueAsJson"]) for n, f in fields.items() if f["defaultValueAsJson"]}
+    assert {n: defaults.get(n) for n in ("universe", "symbols", "symbols_csv", "history", "timespan",
+                                         "priority")} == {
+        "universe": "", "symbols": "", "symbols_csv": "", "history": "ONE_YEAR", "timespan": "day",
+        "priority": "normal"}
+    assert not [n for n, f in fields.items() if f["isRequired"]]  # the plain Materialize button needs none
+    assert not [n for n, f in fields.items() if not f["description"]]
+    assert "comma-separated" in fields["symbols"]["description"]
+    [history] = types[fields["history"]["configTypeKey"]]["typeParamKeys"]
+    assert types[history]["givenName"] == "History"
+    assert [v["value"] for v in types[history]["values"]] == [
+        "ONE_MONTH", "THREE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "TWO_YEARS", "THREE_YEARS", "FIVE_YEARS",
+        "TEN_YEARS"]
+    assert HISTORY_TYPE in fields["history"]["description"]
+    opened = yaml.safe_load(schema["rootDefaultYaml"])["ops"]["symbols"]["config"]  # the editor on opening
+    assert {k: v for k, v in opened.items() if k in defaults} == {k: v for k, v in defaults.items()
+                                                                  if k in opened}
+    assert {"universe", "symbols", "symbols_csv", "history", "timespan", "priority"} <= set(opened)
+
+
+def test_graphql_launchpad_refuses_a_history_beyond_ten_years_before_any_run_in_the_clis_words(
+        ui: tuple[str, str]) -> None:
+    url, app = ui
+    selector = lp.selector(url)
+    runs = lp.run_count(url)
+    good = graphql(url, lp.VALID, {"p": selector, "c": lp.symbols_config(symbols="PLTR,ARM,SMCI",
                                                                      history="TEN_YEARS")})
     assert good["isPipelineConfigValid"]["__typename"] == "PipelineConfigValidationValid"
-    too_long = _symbols_config(symbols="PLTR,ARM,SMCI", history="TWENTY_YEARS")
-    refused = graphql(url, VALID, {"p": selector, "c": too_long})["isPipelineConfigValid"]
+    too_long = lp.symbols_config(symbols="PLTR,ARM,SMCI", history="TWENTY_YEARS")
+    refused = graphql(url, lp.VALID, {"p": selector, "c": too_long})["isPipelineConfigValid"]
     assert refused["__typename"] == "RunConfigValidationInvalid"
     [error] = refused["errors"]
-    assert "history" in error["message"] and "TWENTY_YEARS" in error["message"]
-    params = {"selector": {**selector, "jobName": "__ASSET_JOB"}, "runConfigData": too_long}
-    params["selector"].pop("pipelineName")
-    launched = graphql(url, LAUNCH, {"p": params})["launchRun"]
-    assert launched["__typename"] == "RunConfigValidationInvalid", launched
-    assert _runs(url) == runs  # refused before any run exists
-
-
-def _stored(app: str, symbols: tuple[str, ...]) -> dict[str, set[date]]:
-    with sa.create_engine(app).connect() as conn:
-        rows = conn.execute(sa.text("SELECT symbol, date FROM ohlcv_daily WHERE symbol = ANY(:s)"),
-                            {"s": list(symbols)}).all()
-    stored: dict[str, set[date]] = {s: set() for s in symbols}
-    for symbol, day in rows:
-        stored[symbol].add(day)
-    return stored
-
-
-def _wait_for_bars(app: str, symbols: tuple[str, ...], start: date, end: date, timeout: float) -> None:
-    """Until every symbol holds a bar for every session from `start` to `end` (the daemon's runs)."""
-    wanted = {d.astype(date) for d in sessions_between(start, end)}
-    deadline = time.monotonic() + timeout
-    while True:
-        missing = {s: len(wanted - days) for s, days in _stored(app, symbols).items() if wanted - days}
-        if not missing:
-            return
-        assert time.monotonic() < deadline, f"sessions still missing after {timeout:.0f} s: {missing}"
-        time.sleep(3)
-
-
-def _wait_for_sensor_runs(url: str, sensor: str, count: int, timeout: float) -> list[str]:
-    """Until `count` runs the sensor launched have succeeded (none failed); their ids."""
-    deadline = time.monotonic() + timeout
-    while True:
-        runs = graphql(url, SENSOR_RUNS, {"sensor": sensor})["runsOrError"]["results"]
-        assert not [r for r in runs if r["status"] == "FAILURE"], runs
-        done = [r["runId"] for r in runs if r["status"] == "SUCCESS"]
-        if len(done) >= count:
-            return done
-        assert time.monotonic() < deadline, f"{sensor}: {runs} after {timeout:.0f} s"
-        time.sleep(3)
+    assert error["message"] == ("Value at path root:ops:symbols:config:history not in enum type History "
+                                "got TWENTY_YEARS")
+    years = lp.symbols_config(symbols="PLTR,ARM,SMCI", years=20)  # the CLI's flag is no Launchpad config
+    [unknown] = graphql(url, lp.VALID, {"p": selector, "c": years})["isPipelineConfigValid"]["errors"]
+    assert 'unexpected config entry "years"' in unknown["message"]
+    for config in (too_long, years):
+        params = {"selector": {**selector, "jobName": "__ASSET_JOB"}, "runConfigData": config}
+        params["selector"].pop("pipelineName")
+        launched = graphql(url, lp.LAUNCH, {"p": params})["launchRun"]
+        assert launched["__typename"] == "RunConfigValidationInvalid", launched
+    assert lp.run_count(url) == runs  # refused before any run exists
+    # the CLI refuses 20 years naming the same enum type and choices the Launchpad documents
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    cli = tickstock({**env, "DATABASE_URI": app}, "load", "--symbols", "PLTR,ARM,SMCI", "--years", "20")
+    assert cli.returncode == 2 and said(cli.stderr) == [
+        f"tickstock: error: history must be more than 0 and at most 10 years, got 20 years; the Launchpad's "
+        f"choices: {HISTORY_TYPE}"]
+    assert HISTORY_TYPE == ("enum type History (ONE_MONTH, THREE_MONTHS, SIX_MONTHS, ONE_YEAR, TWO_YEARS, "
+                            "THREE_YEARS, FIVE_YEARS, TEN_YEARS: 1 month to 10 years)")
+    assert lp.run_count(url) == runs
 
 
 def _open_launchpad(page: Any, url: str) -> None:
@@ -173,14 +151,22 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         _open_launchpad(page, url)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_opened.png"))
+        # the editor opens with the request laid out: every field with its default, `history` documented
+        opened = yaml.safe_load(page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()"))
+        laid_out = opened["ops"]["symbols"]["config"]
+        assert {k: laid_out.get(k) for k in ("universe", "symbols", "symbols_csv", "history")} == {
+            "universe": "", "symbols": "", "symbols_csv": "", "history": "ONE_YEAR"}
+        page.locator(".CodeMirror-line", has_text="history: ONE_YEAR").first.click()
+        page.get_by_text("1 month to 10 years").first.wait_for(timeout=30_000)  # the side panel's docs
+        page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_scaffold.png"))
 
-        runs = _runs(url)
+        runs = lp.run_count(url)
         _type_config(page, "ops:\n  symbols:\n    config:\n      symbols: PLTR,ARM,SMCI\n"
                            "      history: TWENTY_YEARS")
         page.get_by_text("not in enum type History").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_history_refused.png"))
         assert page.locator("button", has_text="Materialize").last.is_disabled()
-        assert _runs(url) == runs
+        assert lp.run_count(url) == runs
 
         _type_config(page, "ops:\n  symbols:\n    config:\n      symbols: PLTR,ARM,SMCI\n"
                            "      history: ONE_MONTH")
@@ -191,8 +177,8 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         page.get_by_text("symbols", exact=True).first.wait_for(timeout=60_000)
 
         # the new-symbols sensor adds their partitions and backfills them in one run
-        _wait_for_bars(app, ADDED, history_start(end, months=1), end, timeout=360)
-        [backfill] = _wait_for_sensor_runs(url, "new_symbols_sensor", 1, timeout=120)
+        lp.wait_for_bars(app, ADDED, history_start(end, months=1), end, timeout=360)
+        [backfill] = lp.wait_for_sensor_runs(url, "new_symbols_sensor", 1, timeout=120)
         page.reload(wait_until="networkidle")
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_add_run.png"))
         page.goto(f"{url}/runs", wait_until="networkidle")
@@ -212,8 +198,8 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_widen.png"))
         page.locator("button", has_text="Materialize").last.click()
         page.wait_for_url("**/runs/**", timeout=60_000)
-        _wait_for_bars(app, ("PLTR",), history_start(end, months=6), end, timeout=360)
-        runs = _wait_for_sensor_runs(url, "new_symbols_sensor", 2, timeout=120)
+        lp.wait_for_bars(app, ("PLTR",), history_start(end, months=6), end, timeout=360)
+        runs = lp.wait_for_sensor_runs(url, "new_symbols_sensor", 2, timeout=120)
         widened = [r for r in runs if r != backfill]
         page.goto(f"{url}/runs/{widened[0]}", wait_until="networkidle")
         page.get_by_text("RUN_SUCCESS").first.wait_for(timeout=60_000)
@@ -226,5 +212,5 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         requests = conn.execute(sa.text("SELECT symbols, start_date FROM load_requests")).all()
     assert [(sorted(s), d) for s, d in requests] == [(sorted(ADDED), history_start(end, months=1)),
                                                      (["PLTR"], history_start(end, months=6))]
-    stored = _stored(app, ADDED)  # the other symbols keep the month they asked for
+    stored = lp.stored_days(app, ADDED)  # the other symbols keep the month they asked for
     assert min(stored["SMCI"]) == min(stored["ARM"]) >= history_start(end, months=1)

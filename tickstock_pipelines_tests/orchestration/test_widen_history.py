@@ -113,7 +113,7 @@ def test_new_and_widened_symbols_are_one_run(instance: DagsterInstance, resource
                                               database_uri: str) -> None:
     job, end = load_job_with(resources), last_completed_session()
     assert run_load(instance, resources, {"symbols": ["KO"], "months": 3}, ["KO"], DAY_BARS).success
-    _launchpad(job, instance, {"symbols": ["KO", "PEP"], "months": 6})  # KO widened, PEP new
+    _launchpad(job, instance, {"symbols": ["KO", "PEP"], "history": "SIX_MONTHS"})  # KO widened, PEP new
     result = _tick(instance, resources)
     [partitions] = result.dynamic_partitions_requests or []
     assert list(partitions.partition_keys) == ["PEP"]
@@ -152,7 +152,7 @@ def test_symbols_a_running_run_of_any_job_will_load_are_left_to_it_unless_its_pr
     job = load_job_with(resources)
     assert run_load(instance, resources, {"symbols": ["KO", "PEP", "AAPL"], "months": 1},
                     ["KO", "PEP", "AAPL"], DAY_BARS).success
-    _launchpad(job, instance, {"symbols": ["KO", "AAPL"], "months": 3})  # KO and AAPL widened
+    _launchpad(job, instance, {"symbols": ["KO", "AAPL"], "history": "THREE_MONTHS"})  # KO and AAPL widened
     # a UI `backfill_symbols` run over KO is running; a `tickstock load` over KO..AAPL died mid-run
     instance.add_run(DagsterRun(job_name="backfill_symbols", status=DagsterRunStatus.STARTED, run_config={
         "ops": {"backfill_daily_bars": {"config": {"symbols": "KO"}}}}))

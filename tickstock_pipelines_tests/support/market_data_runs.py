@@ -10,6 +10,7 @@ from dagster import AssetKey, DagsterInstance, Definitions, instance_for_test
 
 from tickstock_pipelines.assets.bar_metadata import run_totals
 from tickstock_pipelines.assets.market_data import LOAD_JOB, market_data_defs
+from tickstock_pipelines.loading.request import Window
 from tickstock_pipelines.orchestration.launch import partitions_of, plan_launch
 from tickstock_pipelines.resources.database import DatabaseResource
 from tickstock_pipelines.resources.polygon import PolygonResource
@@ -29,13 +30,22 @@ def resources(database_uri: str, redis_url: str, live_sandbox: SandboxServer) ->
             "polygon": PolygonResource(base_url=live_sandbox.base_url, backoff_seconds=0.01)}
 
 
+def cli_window(symbols_config: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The `symbols` config and the run's tags as `tickstock load` splits them: `years`/`months`
+    (`--years`/`--months`) go to the run as its `tickstock/history` tag, the rest is config."""
+    config = dict(symbols_config or {})
+    window = Window.of(config.pop("years", None), config.pop("months", None))
+    return config or None, window.tags() if window else {}
+
+
 def run_load(instance: DagsterInstance, resources: dict[str, Any], symbols_config: dict[str, Any] | None,
              keys: list[str], selection: list[str]) -> Any:
     """What `tickstock load` does (the same `plan_launch`): partitions first, in the selection's set, then
-    one run of that set's job over `keys`."""
+    one run of that set's job over `keys`. `years`/`months` in `symbols_config` are the CLI's flags."""
+    symbols_config, tags = cli_window(symbols_config)
     config = {"ops": {"symbols": {"config": symbols_config}}} if symbols_config else None
     launch = plan_launch(keys, present=instance.get_dynamic_partitions(partitions_of(selection)),
-                         selection=selection, command="load", run_config=config)
+                         selection=selection, command="load", run_config=config, tags=tags)
     launch.add_partitions(instance)
     return load_job_with(resources, launch.job).execute_in_process(
         instance=instance, run_config=launch.run_config,

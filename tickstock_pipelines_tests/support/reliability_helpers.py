@@ -158,11 +158,13 @@ def run_load_in_process(instance: Any, resources: dict[str, Any], workload: Work
 
     from tickstock_pipelines.assets.market_data import market_data_defs
     from tickstock_pipelines.orchestration.launch import partitions_of, plan_launch
+    from tickstock_pipelines_tests.support.market_data_runs import cli_window
 
     present = instance.get_dynamic_partitions(partitions_of(workload.selection))
+    config, tags = cli_window(workload.config)  # years/months: the run's tag, as `tickstock load` sets it
     launch = plan_launch(workload.keys, present=present,
                          selection=workload.selection, command="load",
-                         run_config={"ops": {"symbols": {"config": workload.config}}})
+                         run_config={"ops": {"symbols": {"config": config}}}, tags=tags)
     launch.add_partitions(instance)
     job = Definitions.merge(market_data_defs, Definitions(resources=resources)).resolve_job_def(launch.job)
     return job.execute_in_process(
