@@ -83,7 +83,10 @@ class Window:
     def tags(self) -> dict[str, str]:
         if self.months is not None:
             return {HISTORY_TAG: f"{self.months} months"}
-        return {HISTORY_TAG: f"{self.years:g} years"} if self.years is not None else {}
+        if self.years is None:
+            return {}
+        short = f"{self.years:g}"  # "2.5", "2"; all the digits when that would round (the same start day)
+        return {HISTORY_TAG: f"{short if float(short) == self.years else repr(self.years)} years"}
 
     @classmethod
     def of(cls, years: float | None, months: int | None) -> Window | None:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from dagster import validate_run_config
 
 from tickstock_pipelines.definitions import defs
+from tickstock_pipelines.loading.request import HISTORY_TAG, Window
+from tickstock_pipelines.loading.requests import LoadInputError
 from tickstock_pipelines_tests.support.market_data_runs import run_load
 
 
@@ -31,6 +33,18 @@ def test_a_history_beyond_ten_years_is_refused_by_config_validation_before_any_r
     fields = symbols.op.config_schema.config_type.fields
     assert fields["history"].description and "TEN_YEARS" in fields["history"].description
     assert fields["symbols"].description and "comma-separated" in fields["symbols"].description
+
+
+@pytest.mark.parametrize(("window", "tag"), [
+    (Window(years=2.0), "2 years"), (Window(years=2.5), "2.5 years"), (Window(months=7), "7 months"),
+    (Window(years=0.123456789), "0.123456789 years")])  # every digit: the run starts on the CLI's day
+def test_the_clis_years_and_months_reach_the_run_as_its_history_tag_and_back(window: Window,
+                                                                             tag: str) -> None:
+    assert window.tags() == {HISTORY_TAG: tag} and Window.of_tags(window.tags()) == window
+    assert Window.of_tags({}) is None
+    for bad in ("20", "7.5 months", "ten years"):
+        with pytest.raises(LoadInputError, match=f"^the run's tag {HISTORY_TAG} must read 'Y years' or "):
+            Window.of_tags({HISTORY_TAG: bad})
 
 
 def test_symbols_as_a_comma_separated_string_load_and_years_out_of_range_fail_in_one_line(

@@ -132,6 +132,13 @@ def _type_config(page: Any, text: str) -> None:
     page.wait_for_timeout(2000)  # the config is validated as it is typed
 
 
+def _symbols_fields(page: Any) -> dict[str, Any]:
+    """The request's fields as the Launchpad's editor holds them."""
+    text = page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    config = yaml.safe_load(text)["ops"]["symbols"]["config"]
+    return {k: config.get(k) for k in ("universe", "symbols", "symbols_csv", "history")}
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
@@ -151,13 +158,18 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         _open_launchpad(page, url)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_opened.png"))
-        # the editor opens with the request laid out: every field with its default, `history` documented
-        opened = yaml.safe_load(page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()"))
-        laid_out = opened["ops"]["symbols"]["config"]
-        assert {k: laid_out.get(k) for k in ("universe", "symbols", "symbols_csv", "history")} == {
-            "universe": "", "symbols": "", "symbols_csv": "", "history": "ONE_YEAR"}
+        # the editor opens with the request laid out, every field with its default; after a user's own
+        # line, "Scaffold all default config" lays the rest out again; the side panel documents `history`
+        assert _symbols_fields(page) == {"universe": "", "symbols": "", "symbols_csv": "",
+                                         "history": "ONE_YEAR"}
+        _type_config(page, "ops:\n  symbols:\n    config:\n      symbols: PLTR,ARM,SMCI\n")
+        page.get_by_text("Scaffold all default config").first.click()
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_timeout(1500)
+        assert _symbols_fields(page) == {"universe": "", "symbols": "PLTR,ARM,SMCI", "symbols_csv": "",
+                                         "history": "ONE_YEAR"}
         page.locator(".CodeMirror-line", has_text="history: ONE_YEAR").first.click()
-        page.get_by_text("1 month to 10 years").first.wait_for(timeout=30_000)  # the side panel's docs
+        page.get_by_text("1 month to 10 years").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_scaffold.png"))
 
         runs = lp.run_count(url)
