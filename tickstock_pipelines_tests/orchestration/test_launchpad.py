@@ -132,6 +132,15 @@ def _type_config(page: Any, text: str) -> None:
     page.wait_for_timeout(2000)  # the config is validated as it is typed
 
 
+CURSOR_ON_HISTORY = """() => {
+  const editor = document.querySelector('.CodeMirror').CodeMirror;
+  const line = editor.getValue().split('\\n').findIndex((text) => text.trim().startsWith('history:'));
+  editor.focus();
+  editor.setCursor({line, ch: editor.getLine(line).length});
+  editor.scrollIntoView({line, ch: 0});
+}"""
+
+
 def _symbols_fields(page: Any) -> dict[str, Any]:
     """The request's fields as the Launchpad's editor holds them."""
     text = page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()")
@@ -168,7 +177,7 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         page.wait_for_timeout(1500)
         assert _symbols_fields(page) == {"universe": "", "symbols": "PLTR,ARM,SMCI", "symbols_csv": "",
                                          "history": "ONE_YEAR"}
-        page.locator(".CodeMirror-line", has_text="history: ONE_YEAR").first.click()
+        page.evaluate(CURSOR_ON_HISTORY)
         page.get_by_text("1 month to 10 years").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_scaffold.png"))
 
