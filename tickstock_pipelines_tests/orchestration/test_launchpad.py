@@ -222,6 +222,9 @@ def test_browser_launchpad_alone_adds_symbols_and_widens_a_loaded_symbols_histor
         lp.wait_for_bars(app, ("PLTR",), history_start(end, months=6), end, timeout=360)
         runs = lp.wait_for_sensor_runs(url, "new_symbols_sensor", 2, timeout=120)
         widened = [r for r in runs if r != backfill]
+        page.goto(f"{url}/runs", wait_until="networkidle")  # the Launchpad's run, then the sensor's
+        page.get_by_text("tickstock/widened: 1").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_widen_runs.png"))
         page.goto(f"{url}/runs/{widened[0]}", wait_until="networkidle")
         page.get_by_text("RUN_SUCCESS").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "launchpad_symbols_widen_run.png"))
