@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -18,6 +18,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    from tickstock_pipelines.resources.polygon.wire import WireBar
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -72,7 +75,10 @@ class Split(_Model):
 def _ms_to_utc(value: Any) -> Any:
     """Polygon stamps bars in Unix milliseconds; pydantic would guess the unit, so be explicit."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError) as exc:  # ValueError (a year past 9999) reads as a validation error
+            raise ValueError(f"timestamp {value} out of range") from exc
     return value
 
 
@@ -148,10 +154,17 @@ class AggsPage:
 
 @dataclass
 class GroupedPage:
-    """Grouped daily for one session (every page): valid bars by ticker, rejected ones to report."""
+    """Grouped daily for one session (every page): valid bars by ticker, rejected ones to report. A bar is
+    a WireBar (decoded in C, same attributes) unless the answer took the generic path (wire.py)."""
 
-    bars: list[GroupedBar] = field(default_factory=list)
+    bars: list[GroupedBar | WireBar] = field(default_factory=list)
     rejected: list[InvalidBar] = field(default_factory=list)
+
+
+def ticker_of(raw: Any, default: str) -> str:
+    """The ticker a raw item names (`ticker`, else `T`), or `default` when it names none."""
+    ticker = raw.get("ticker", raw.get("T")) if isinstance(raw, dict) else None
+    return ticker if isinstance(ticker, str) and ticker else default
 
 
 def _reason(exc: ValidationError) -> str:
@@ -170,6 +183,9 @@ def parse_bar(raw: Any, ticker: str, model: type[Bar] = Bar) -> Bar | InvalidBar
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        when = _ms_to_utc(raw.get("t", raw.get("timestamp")))
+        try:
+            when = _ms_to_utc(raw.get("t", raw.get("timestamp")))
+        except ValueError:  # a stamp no date can hold: rejected without a date
+            when = None
         when = when if isinstance(when, datetime) else None
         return InvalidBar(ticker, when.astimezone(NEW_YORK).date() if when else None, _reason(exc), when)
