@@ -69,6 +69,9 @@ KILL_POINTS: dict[str, tuple[str, tuple[str, ...], Callable[[SandboxServer, str,
 
 SLOW_AGGREGATES = {"after some aggregates were written": {"kind": "slow", "path": "/v2/aggs",
                                                           "sleep_seconds": 0.6}}
+# The tests' budget (100,000 a minute) keeps 32 requests in flight: all 32 slowed answers would land within
+# one commit. 1,200 a minute keeps 4 in flight, so the answers arrive over about 6 s and several commits.
+FEW_IN_FLIGHT = {"POLYGON_REQUESTS_PER_MINUTE": "1200"}
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
@@ -82,6 +85,7 @@ def test_a_load_killed_mid_run_and_run_again_equals_a_clean_load(
 
     if point in SLOW_AGGREGATES:
         slow_sandbox.inject(**SLOW_AGGREGATES[point])
+        env = {**env, **FEW_IN_FLIGHT}
     process = start_tickstock(env, "load", *args)
     killed = kill_when(process, lambda: ready(slow_sandbox, database_uri, total))
     assert killed, f"the load ended before the kill point: {process.stderr.read()[-2000:]}"
