@@ -10,15 +10,11 @@ run by the daemon. Dagster's own partition backfill of the same three makes one 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 import yaml
 from dagster import DagsterInstance
@@ -29,7 +25,7 @@ from tickstock_pipelines.resources.polygon import PolygonResource
 from tickstock_pipelines.resources.redis import RedisResource
 from tickstock_pipelines_tests.support.market_data_runs import run_load
 from tickstock_pipelines_tests.support.services import create_database
-from tickstock_pipelines_tests.support.webserver import free_port, graphql
+from tickstock_pipelines_tests.support.webserver import graphql, running_tickstock_ui
 
 ADDED = ["AAPL", "KO", "MSFT", "JPM", "NVDA"]
 PICKED = ["AAPL", "MSFT", "NVDA"]  # partitions 1, 3 and 5: three ranges for Dagster
@@ -43,8 +39,8 @@ def ui(pg_template_uri: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
     """The served UI, the application database and each symbol's bars once complete."""
     app = create_database(pg_template_uri, "backfill_ui_app")
     home = tmp_path_factory.mktemp("backfill_ui")
-    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(
-        create_database(pg_template_uri, "backfill_ui_dagster"))))
+    storage = create_database(pg_template_uri, "backfill_ui_dagster")
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(storage)))
     instance = DagsterInstance.from_config(str(home))
     resources = {"database": DatabaseResource(uri=app), "redis": RedisResource(url=redis_url),
                  "polygon": PolygonResource()}  # no key: the sandbox, as the daemon's runs will use
@@ -60,30 +56,9 @@ def ui(pg_template_uri: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
             conn.execute(sa.text("UPDATE coverage_targets SET loaded_end = (SELECT max(date) FROM "
                                  "ohlcv_daily WHERE symbol = :s) WHERE symbol = :s AND timespan = 'day'"),
                          {"s": symbol})
-    env = {**os.environ, "DATABASE_URI": app, "REDIS_URL": redis_url, "DAGSTER_HOME": str(home)}
-    port, log = free_port(), (home / "ui.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "tickstock_pipelines.cli", "ui", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (home / "ui.log").read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "tickstock ui did not answer within 120 s"
-            time.sleep(0.5)
+    env = {**os.environ, "DATABASE_URI": app, "REDIS_URL": redis_url}
+    with running_tickstock_ui(home, storage, env) as url:
         yield url, app, complete
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def _repository(url: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ CLI makes the automation rebuild the cache once, by itself (the real daemon, not
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,13 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-import yaml
 from dagster import DagsterInstance, DagsterRunStatus
 
-from tickstock_pipelines.instance import instance_config
 from tickstock_pipelines_tests.support.services import create_database
-from tickstock_pipelines_tests.support.webserver import free_port, graphql
+from tickstock_pipelines_tests.support.webserver import graphql, running_tickstock_ui
 
 CACHE_AUTOMATION_TAG = "dagster/sensor_name"
 
@@ -29,33 +25,10 @@ def ui(pg_template_uri: str, database_uri: str, redis_url: str,
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     storage = create_database(pg_template_uri, f"daemon_{os.getpid()}")
-    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(storage)))
     env = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URL": redis_url,
            "DAGSTER_HOME": str(dagster_home)}
-    port = free_port()
-    log = (tmp_path / "ui.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "tickstock_pipelines.cli", "ui", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "ui.log").read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "tickstock ui did not answer within 120 s"
-            time.sleep(0.5)
+    with running_tickstock_ui(dagster_home, storage, env) as url:
         yield url, env, dagster_home
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def _cache_runs(instance: DagsterInstance) -> list:
