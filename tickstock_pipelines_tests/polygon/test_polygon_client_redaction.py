@@ -4,7 +4,6 @@ job snapshot and asset metadata."""
 
 import logging
 import traceback
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -15,14 +14,6 @@ from tickstock_pipelines_tests.support.fake_polygon import CANARY, FakePolygon, 
 
 LEAKY = {"status": "ERROR", "request_id": "r", "error": f"bad key {CANARY}",
          "next_url": f"http://example.invalid/?apiKey={CANARY}"}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakePolygon]:
-    server = FakePolygon()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 def _everything(exc: BaseException) -> str:
