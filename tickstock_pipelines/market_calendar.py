@@ -69,6 +69,13 @@ def sessions() -> Sessions:
     return Sessions(dates, day_ms, opens, closes)
 
 
+@cache
+def session_positions() -> dict[date, int]:
+    """Each session's index in `sessions().dates`: a dict look-up where a numpy search cost microseconds,
+    and coverage bookkeeping looks up 10,000 symbols' spans in every batch of a whole-market load."""
+    return {day: i for i, day in enumerate(sessions().dates.astype(object))}
+
+
 def last_completed_session(now: datetime | None = None) -> date:
     """The latest session whose regular (or early) close is past: bars end there."""
     calendar = sessions()

@@ -19,11 +19,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
+from typing import TYPE_CHECKING
 
 import psycopg2.errors
 import sqlalchemy as sa
 
 from tickstock_pipelines.resources.polygon.models import Bar
+
+if TYPE_CHECKING:
+    from tickstock_pipelines.loading.day_blocks import DayBlock
 
 COLUMNS = ("open", "high", "low", "close", "volume", "vwap", "transactions")
 _TABLES = {"day": ("ohlcv_daily", "date"), "minute": ("ohlcv_minute", "timestamp")}
@@ -33,23 +37,30 @@ Row = tuple[str, date | datetime, float, float, float, float, int, float | None,
 
 @dataclass
 class WriteCounts:
-    """Rows inserted, updated and left unchanged, in total and (`by_symbol`) per ticker: each symbol
-    partition's materialization reports its own figures, the run its totals."""
+    """Rows inserted, updated and left unchanged, in total and (`of`) per ticker: each symbol partition's
+    materialization reports its own figures, the run its totals. Per ticker they are three Counters, merged
+    once per commit, not one object per symbol and commit (10,000 symbols, hundreds of commits)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    by_symbol: dict[str, WriteCounts] = field(default_factory=dict, repr=False, compare=False)
+    per_symbol: tuple[Counter[str], Counter[str], Counter[str]] = field(
+        default_factory=lambda: (Counter(), Counter(), Counter()), repr=False, compare=False)
 
     def add(self, other: WriteCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
-        for symbol, counts in other.by_symbol.items():
-            self.by_symbol.setdefault(symbol, WriteCounts()).add(counts)
+        for mine, theirs in zip(self.per_symbol, other.per_symbol, strict=True):
+            mine.update(theirs)
 
     def of(self, symbol: str) -> WriteCounts:
-        return self.by_symbol.get(symbol) or WriteCounts()
+        inserted, updated, unchanged = (counts[symbol] for counts in self.per_symbol)
+        return WriteCounts(inserted, updated, unchanged)
+
+    @property
+    def by_symbol(self) -> dict[str, WriteCounts]:
+        return {symbol: self.of(symbol) for symbol in sorted(set().union(*self.per_symbol))}
 
     @property
     def written(self) -> int:
@@ -92,24 +103,28 @@ def _instant_field(instant: datetime) -> bytes:
 
 class BinaryRows:
     """A file-like object for `copy_expert`: packs the next chunk of rows on each read, skipping repeated
-    (symbol, time) keys, and keeps what it sent so the rows can be sent again to the staging table."""
+    (symbol, time) keys, and keeps what it sent so the rows can be sent again to the staging table. A
+    DayBlock (a grouped answer packed by numpy, loading/day_blocks.py) goes as one chunk."""
 
-    def __init__(self, rows: Iterable[Row], timespan: str) -> None:
+    def __init__(self, rows: Iterable[Row | DayBlock], timespan: str) -> None:
         self._rows = iter(rows)
         self._time_field = _day_field if timespan == "day" else _instant_field
         self._prefixes: dict[str, bytes] = {}
         self._times: dict[date | datetime, bytes] = {}
-        self._seen: set[tuple[str, date | datetime]] = set()
+        self._seen: dict[date | datetime, set[str]] = {}  # symbols sent, per time
         self._sent: list[bytes] = []
         self._started = self._ended = False
 
     @property
     def count(self) -> int:
-        return len(self._seen)
+        return sum(len(symbols) for symbols in self._seen.values())
 
     def per_symbol(self) -> Counter[str]:
         """Distinct rows sent per symbol (counted once at the end: the hot loop stays as it is)."""
-        return Counter(symbol for symbol, _ in self._seen)
+        counts: Counter[str] = Counter()
+        for symbols in self._seen.values():
+            counts.update(symbols)
+        return counts
 
     def read(self, size: int = -1) -> bytes:
         if self._ended:
@@ -117,11 +132,21 @@ class BinaryRows:
         parts = [] if self._started else [_HEADER]
         self._started = True
         seen, prefixes, times = self._seen, self._prefixes, self._times
-        for symbol, when, o, h, low, c, volume, vwap, transactions in self._rows:
-            key = (symbol, when)
-            if key in seen:  # ON CONFLICT may touch a row only once per statement
+        for row in self._rows:
+            if type(row) is not tuple:  # a DayBlock: its rows are packed already
+                block = row.without(seen.get(row.day, ()))
+                seen.setdefault(block.day, set()).update(block.symbols)
+                parts += block.chunks()
+                if len(parts) >= _CHUNK_ROWS * 5:
+                    break
                 continue
-            seen.add(key)
+            symbol, when, o, h, low, c, volume, vwap, transactions = row
+            sent = seen.get(when)
+            if sent is None:
+                sent = seen[when] = set()
+            elif symbol in sent:  # ON CONFLICT may touch a row only once per statement
+                continue
+            sent.add(symbol)
             prefix = prefixes.get(symbol)
             if prefix is None:
                 encoded = symbol.encode()
@@ -147,8 +172,9 @@ class BinaryRows:
         return io.BytesIO(b"".join(self._sent))
 
 
-def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row]) -> WriteCounts:
-    """COPY `rows` (symbol, date|timestamp, open…transactions) and merge them; duplicates collapse."""
+def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row | DayBlock]) -> WriteCounts:
+    """COPY `rows` (symbol, date|timestamp, open…transactions, or DayBlocks of day bars) and merge them;
+    duplicates collapse (the first wins)."""
     table, time_column = _TABLES[timespan]
     rows = iter(rows)
     first = next(rows, None)
@@ -169,8 +195,7 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row]) -> Writ
             cursor.execute("ROLLBACK TO SAVEPOINT tickstock_bars_copy")
         else:
             cursor.execute("RELEASE SAVEPOINT tickstock_bars_copy")
-            return WriteCounts(inserted=stream.count, by_symbol={
-                symbol: WriteCounts(inserted=n) for symbol, n in stream.per_symbol().items()})
+            return WriteCounts(inserted=stream.count, per_symbol=(stream.per_symbol(), Counter(), Counter()))
         # Identifiers come from the fixed _TABLES map above, never from input.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging_{table} "
                        f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
@@ -191,6 +216,9 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row]) -> Writ
     total = WriteCounts()
     for symbol, sent in stream.per_symbol().items():
         inserted, written = merged.get(symbol, (0, 0))
-        counts = WriteCounts(inserted=inserted, updated=written - inserted, unchanged=sent - written)
-        total.add(WriteCounts(counts.inserted, counts.updated, counts.unchanged, {symbol: counts}))
+        for counts, n in zip(total.per_symbol, (inserted, written - inserted, sent - written), strict=True):
+            if n:
+                counts[symbol] = n
+        total.inserted, total.updated = total.inserted + inserted, total.updated + written - inserted
+        total.unchanged += sent - written
     return total

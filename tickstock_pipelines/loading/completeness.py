@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tickstock_pipelines.loading.coverage import Gap
-from tickstock_pipelines.market_calendar import sessions
+from tickstock_pipelines.market_calendar import session_positions, sessions
 from tickstock_pipelines.resources.polygon import PolygonError, PolygonHTTPError
 
 REASON_CHARS = 200
@@ -65,11 +65,15 @@ def retryable(exc: PolygonError) -> bool:
 
 def session_runs(first: date, last: date, excluded: Iterable[date] = ()) -> list[tuple[date, date]]:
     """The runs of consecutive sessions in first..last that are not in `excluded`."""
+    cut_days = [d for d in excluded if first <= d <= last]
+    positions = session_positions()
+    if not cut_days and first in positions and last in positions:  # the common case, without numpy
+        return [(first, last)] if first <= last else []
     dates = sessions().dates
     lo = int(np.searchsorted(dates, np.datetime64(first, "D"), side="left"))
     hi = int(np.searchsorted(dates, np.datetime64(last, "D"), side="right"))
     cuts = sorted({int(np.searchsorted(dates, np.datetime64(d, "D")))
-                   for d in excluded if first <= d <= last})
+                   for d in cut_days})
     runs, start = [], lo
     for cut in [*cuts, hi]:
         if cut > start:

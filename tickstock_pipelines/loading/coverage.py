@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import sqlalchemy as sa
 
-from tickstock_pipelines.market_calendar import sessions, sessions_between
+from tickstock_pipelines.market_calendar import session_positions, sessions, sessions_between
 
 if TYPE_CHECKING:
     from tickstock_pipelines.loading.request import Resolved
@@ -157,13 +157,15 @@ Span = tuple[date, date]
 
 def widened(window: Span | None, ranges: Iterable[Span]) -> Span | None:
     """`window` grown by every range that overlaps it or is next to it, session-wise (no session between)."""
-    dates = sessions().dates
+    dates, positions = sessions().dates, session_positions()  # a session's index without a numpy search
 
     def first_index(day: date) -> int:
-        return int(np.searchsorted(dates, np.datetime64(day, "D"), side="left"))
+        at = positions.get(day)
+        return at if at is not None else int(np.searchsorted(dates, np.datetime64(day, "D"), side="left"))
 
     def last_index(day: date) -> int:
-        return int(np.searchsorted(dates, np.datetime64(day, "D"), side="right")) - 1
+        at = positions.get(day)
+        return at if at is not None else int(np.searchsorted(dates, np.datetime64(day, "D"), "right")) - 1
 
     left = [(first_index(a), last_index(b), a, b) for a, b in ranges if a <= b]
     if window is None:

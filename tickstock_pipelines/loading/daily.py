@@ -24,6 +24,7 @@ from tickstock_pipelines.loading.bars_store import Row, WriteCounts, daily_rows,
 from tickstock_pipelines.loading.completeness import GiveUp, NotFetched, isolate, reason
 from tickstock_pipelines.loading.concurrency import ordered_map
 from tickstock_pipelines.loading.coverage import Gap, mark_loaded
+from tickstock_pipelines.loading.day_blocks import DayBlock
 from tickstock_pipelines.loading.grouped import load_grouped
 from tickstock_pipelines.loading.planner import CallPlan
 from tickstock_pipelines.loading.progress import Progress
@@ -81,14 +82,16 @@ class Writer:
 
     def __init__(self, engine: sa.Engine, outcome: DailyOutcome) -> None:
         self.engine, self.outcome = engine, outcome
-        self.rows: list[Row] = []
+        self.rows: list[Row | DayBlock] = []  # a DayBlock holds one grouped answer's bars
+        self.bars = 0
         self.gaps: list[Gap] = []
         self.last_commit = time.monotonic()
 
-    def add(self, rows: list[Row], gaps: list[Gap], *, commit: bool = False) -> None:
+    def add(self, rows: list[Row | DayBlock], gaps: list[Gap], *, commit: bool = False) -> None:
         self.rows.extend(rows)
+        self.bars += sum(len(row) if type(row) is not tuple else 1 for row in rows)
         self.gaps.extend(gaps)
-        if commit or len(self.rows) >= BATCH_ROWS or time.monotonic() - self.last_commit >= BATCH_SECONDS:
+        if commit or self.bars >= BATCH_ROWS or time.monotonic() - self.last_commit >= BATCH_SECONDS:
             self.commit()
 
     def commit(self) -> None:
@@ -96,7 +99,7 @@ class Writer:
             with self.engine.begin() as conn:
                 self.outcome.counts.add(upsert_bars(conn, "day", self.rows))
                 mark_loaded(conn, self.gaps, "day")
-        self.rows, self.gaps = [], []
+        self.rows, self.bars, self.gaps = [], 0, []
         self.last_commit = time.monotonic()
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from tickstock_pipelines.assets.metadata import listed
-from tickstock_pipelines.loading.bars_store import Row, daily_rows
+from tickstock_pipelines.loading.bars_store import Row
 from tickstock_pipelines.loading.completeness import (
     GiveUp,
     isolate,
@@ -28,6 +29,7 @@ from tickstock_pipelines.loading.completeness import (
 )
 from tickstock_pipelines.loading.concurrency import ordered_map
 from tickstock_pipelines.loading.coverage import Gap
+from tickstock_pipelines.loading.day_blocks import DayBlock, pack_day_bars
 from tickstock_pipelines.loading.listing import (
     list_dates,
     listed_late,
@@ -36,13 +38,26 @@ from tickstock_pipelines.loading.listing import (
     without_list_date,
 )
 from tickstock_pipelines.loading.planner import CallPlan
-from tickstock_pipelines.resources.polygon import GroupedPage, PolygonClient, PolygonError
+from tickstock_pipelines.resources.polygon import InvalidBar, PolygonClient, PolygonError
 
 if TYPE_CHECKING:
     from tickstock_pipelines.loading.daily import DailyOutcome, Fetched, Steps, Writer
 
 GROUPED_BATCH_SESSIONS = 20
-Answer = tuple[GroupedPage | None, str | None, bool]  # (page, error, worth retrying)
+
+
+@dataclass
+class Packed:
+    """One answer as the loading thread takes it: its wanted bars packed (on the worker thread that fetched
+    it, loading/day_blocks.py), its invalid bars, and whether it was empty (not yet published)."""
+
+    block: DayBlock | None
+    rows: list[Row]
+    rejected: list[InvalidBar]
+    empty: bool
+
+
+Answer = tuple[Packed | None, str | None, bool]  # (answer, error, worth retrying)
 
 
 class Sessions:
@@ -68,18 +83,14 @@ class Sessions:
         covering = [symbols for first, last, symbols in self.windows if first <= session <= last]
         return covering[0] if len(covering) == 1 else frozenset().union(*covering)
 
-    def take(self, session: date, page: GroupedPage, outcome: DailyOutcome) -> list[Row]:
+    def take(self, session: date, page: Packed, outcome: DailyOutcome) -> list[Row | DayBlock]:
         """The wanted bars of one answer; who was left out is remembered, an empty answer is unpublished."""
         symbols = self.wanted(session)
-        if not page.bars and not page.rejected:
+        if page.empty:
             self.unpublished.append(session)
             return []
-        rows: list[Row] = []
-        arrived: set[str] = set()
-        for bar in page.bars:
-            if bar.ticker in symbols:
-                rows.extend(daily_rows(bar.ticker, [bar]))
-                arrived.add(bar.ticker)
+        arrived = set(page.block.symbols) if page.block else set()
+        arrived.update(row[0] for row in page.rows)
         outcome.symbols_written |= arrived
         for symbol in arrived.intersection(self.missing):  # few: those that missed an earlier session
             if session < self.first_seen.get(symbol, date.max):
@@ -90,7 +101,7 @@ class Sessions:
                 arrived.add(rejected.ticker)
         for symbol in symbols - arrived:
             self.missing[symbol].append(session)
-        return rows
+        return [page.block, *page.rows] if page.block else page.rows
 
     def excluded(self, symbol: str) -> set[date]:
         """Sessions `symbol` has not received: its own, plus sessions nobody received."""
@@ -116,9 +127,12 @@ def load_grouped(client: PolygonClient, plan: CallPlan, writer: Writer, outcome:
         if give_up.tripped:
             return None, give_up.reason(), False
         try:
-            return client.grouped_daily(session, tickers=state.wanted(session)), None, True
+            wanted = state.wanted(session)
+            page = client.grouped_daily(session, tickers=wanted)
         except PolygonError as exc:
             return None, reason(isolate(exc)), retryable(exc)
+        block, rows = pack_day_bars(page.bars, wanted)
+        return Packed(block, rows, page.rejected, not page.bars and not page.rejected), None, True
 
     def answer(session: date, got: Answer) -> None:
         page, error, worth_retrying = got
