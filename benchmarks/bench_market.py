@@ -17,7 +17,7 @@ Goals: at most 1,300 bar calls for the whole market, the whole load (details inc
 peak RSS under 1 GB. "At 5/min" is calls × 12 s, the free plan's pace.
 
 Run: `python benchmarks/bench_market.py [--scale S] [--years Y]` (--scale 0.1 --years 1: a few minutes;
-the full size 15-20 minutes on a busy 2-CPU machine). Writes benchmarks/results/bench_market.json
+the full size 5-6 minutes on a 2-CPU machine). Writes benchmarks/results/bench_market.json
 (bench_market_scale<S>.json below scale 1, or --output).
 """
 
