@@ -47,6 +47,12 @@ class WriteCounts:
     per_symbol: tuple[Counter[str], Counter[str], Counter[str]] = field(
         default_factory=lambda: (Counter(), Counter(), Counter()), repr=False, compare=False)
 
+    @classmethod
+    def of_symbols(cls, inserted: Counter[str], updated: Counter[str],
+                   unchanged: Counter[str]) -> WriteCounts:
+        """Per-ticker counts, with the totals they add up to."""
+        return cls(inserted.total(), updated.total(), unchanged.total(), (inserted, updated, unchanged))
+
     def add(self, other: WriteCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
@@ -114,10 +120,6 @@ class BinaryRows:
         self._seen: dict[date | datetime, set[str]] = {}  # symbols sent, per time
         self._sent: list[bytes] = []
         self._started = self._ended = False
-
-    @property
-    def count(self) -> int:
-        return sum(len(symbols) for symbols in self._seen.values())
 
     def per_symbol(self) -> Counter[str]:
         """Distinct rows sent per symbol (counted once at the end: the hot loop stays as it is)."""
@@ -195,7 +197,7 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row | DayBloc
             cursor.execute("ROLLBACK TO SAVEPOINT tickstock_bars_copy")
         else:
             cursor.execute("RELEASE SAVEPOINT tickstock_bars_copy")
-            return WriteCounts(inserted=stream.count, per_symbol=(stream.per_symbol(), Counter(), Counter()))
+            return WriteCounts.of_symbols(stream.per_symbol(), Counter(), Counter())
         # Identifiers come from the fixed _TABLES map above, never from input.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging_{table} "
                        f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
@@ -213,12 +215,10 @@ def upsert_bars(conn: sa.Connection, timespan: str, rows: Iterable[Row | DayBloc
             "RETURNING t.symbol, (xmax = 0) AS inserted) "
             "SELECT symbol, count(*) FILTER (WHERE inserted), count(*) FROM merged GROUP BY symbol")
         merged = {symbol: (inserted, written) for symbol, inserted, written in cursor.fetchall()}
-    total = WriteCounts()
+    inserted, updated, unchanged = Counter[str](), Counter[str](), Counter[str]()
     for symbol, sent in stream.per_symbol().items():
-        inserted, written = merged.get(symbol, (0, 0))
-        for counts, n in zip(total.per_symbol, (inserted, written - inserted, sent - written), strict=True):
+        new, written = merged.get(symbol, (0, 0))
+        for counts, n in ((inserted, new), (updated, written - new), (unchanged, sent - written)):
             if n:
                 counts[symbol] = n
-        total.inserted, total.updated = total.inserted + inserted, total.updated + written - inserted
-        total.unchanged += sent - written
-    return total
+    return WriteCounts.of_symbols(inserted, updated, unchanged)
